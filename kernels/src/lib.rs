@@ -10,6 +10,7 @@
 
 pub mod error;
 pub mod model;
+pub mod network;
 pub mod neuron;
 pub mod spikes;
 

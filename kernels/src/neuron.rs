@@ -235,9 +235,7 @@ impl Leak {
         match self {
             Leak::None => Ok(()),
             Leak::Shift { k } if (1..=30).contains(&k) => Ok(()),
-            Leak::Shift { k } => Err(Error::invalid(format!(
-                "leak shift {k} is outside 1..=30"
-            ))),
+            Leak::Shift { k } => Err(Error::invalid(format!("leak shift {k} is outside 1..=30"))),
             Leak::Multiply { beta_q, frac_bits }
                 if (1..=16).contains(&frac_bits) && (0..=1i32 << frac_bits).contains(&beta_q) =>
             {
