@@ -107,10 +107,10 @@ impl Neuron {
 
     /// Validates all parameters.
     pub fn validate(&self) -> Result<()> {
-        if let Neuron::Synaptic { alpha, .. } = self {
-            if !(alpha.is_finite() && (0.0..=1.0).contains(alpha)) {
-                return Err(Error::invalid(format!("alpha {alpha} is outside [0, 1]")));
-            }
+        if let Neuron::Synaptic { alpha, .. } = self
+            && !(alpha.is_finite() && (0.0..=1.0).contains(alpha))
+        {
+            return Err(Error::invalid(format!("alpha {alpha} is outside [0, 1]")));
         }
         self.lif().validate()
     }

@@ -171,14 +171,13 @@ impl SpikeVec {
 }
 
 fn check_padding(neurons: usize, words: &[u64]) -> Result<()> {
-    if neurons % 64 != 0 {
-        if let Some(&last) = words.last() {
-            if last >> (neurons % 64) != 0 {
-                return Err(Error::shape(format!(
-                    "padding bits beyond neuron {neurons} are set"
-                )));
-            }
-        }
+    if !neurons.is_multiple_of(64)
+        && let Some(&last) = words.last()
+        && last >> (neurons % 64) != 0
+    {
+        return Err(Error::shape(format!(
+            "padding bits beyond neuron {neurons} are set"
+        )));
     }
     Ok(())
 }
