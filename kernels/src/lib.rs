@@ -8,10 +8,21 @@
 
 #![deny(missing_docs)]
 
+pub mod aligned;
+pub mod bitplane;
+pub mod conv;
+pub mod data;
+pub mod decode;
+pub mod encode;
 pub mod error;
+pub mod events;
+pub mod fc;
+pub mod metrics;
+pub mod model_io;
 pub mod model;
 pub mod network;
 pub mod neuron;
+pub mod pool;
 pub mod spikes;
 
 pub use error::{Error, Result};

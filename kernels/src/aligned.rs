@@ -1,0 +1,3 @@
+//! Cache-line aligned, padded buffers for SIMD kernels.
+//!
+//! (Being written: see the owning branch.)

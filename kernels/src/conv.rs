@@ -1,0 +1,3 @@
+//! Accumulate-only 2-D convolution on bit-packed spike maps.
+//!
+//! (Being written: see the owning branch.)

@@ -1,0 +1,3 @@
+//! IDX (MNIST-format) dataset reader, gzip or plain.
+//!
+//! (Being written: see the owning branch.)

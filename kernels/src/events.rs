@@ -1,0 +1,3 @@
+//! Event-camera data (N-MNIST binary format) as spike tensors.
+//!
+//! (Being written: see the owning branch.)

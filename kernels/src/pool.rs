@@ -1,0 +1,3 @@
+//! Sum and average pooling of spike maps.
+//!
+//! (Being written: see the owning branch.)
