@@ -44,27 +44,21 @@ pub struct RateRng {
 #[inline(always)]
 fn rotl(x: i32x8, k: i32) -> i32x8 {
     // `>>` on i32x8 is arithmetic; masking the top bits gives the logical shift.
-    (x << k) | ((x >> (32 - k) as i32) & i32x8::splat((1i32 << k) - 1))
+    (x << k) | ((x >> (32 - k)) & i32x8::splat((1i32 << k) - 1))
 }
 
 impl RateRng {
     /// Seeds the eight lanes from `seed`.
     pub fn new(seed: u64) -> Self {
         let mut sm = seed;
-        let mut words = [[0i32; 8]; 4];
-        for j in 0..8 {
+        let lanes: [[u32; 4]; 8] = std::array::from_fn(|_| {
             let a = splitmix64(&mut sm);
             let b = splitmix64(&mut sm);
-            let mut lane = [a as u32, (a >> 32) as u32, b as u32, (b >> 32) as u32];
-            if lane == [0; 4] {
-                lane[0] = 1;
-            }
-            for (k, &w) in lane.iter().enumerate() {
-                words[k][j] = w as i32;
-            }
-        }
+            let lane = [a as u32, (a >> 32) as u32, b as u32, (b >> 32) as u32];
+            if lane == [0; 4] { [1, 0, 0, 0] } else { lane }
+        });
         RateRng {
-            s: words.map(i32x8::new),
+            s: std::array::from_fn(|k| i32x8::new(std::array::from_fn(|j| lanes[j][k] as i32))),
         }
     }
 
