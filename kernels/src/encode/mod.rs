@@ -1,3 +1,10 @@
-//! Input encoders: LFSR rate coding (hardware-exact), Bernoulli rate, Poisson, latency, direct.
+//! Input encoders: images become spike trains (`T x pixels`, bit-packed [`SpikeTrain`]s).
 //!
-//! (Being written: see the owning branch.)
+//! - [`lfsr`]: rate coding with the hardware LFSR generator, bit-exact with the on-chip
+//!   encoder (`docs/numeric-contract.md`).
+//!
+//! [`SpikeTrain`]: crate::spikes::SpikeTrain
+
+pub mod lfsr;
+
+pub use lfsr::{LfsrEncoder, lfsr_encode, lfsr_lane_seed, lfsr_spike, lfsr_step};
