@@ -28,10 +28,17 @@ fn main() {
     cfg.loss = if scale > 0.0 {
         Loss::CrossEntropyCount { scale }
     } else {
-        Loss::MseCount { correct_rate: 0.8, incorrect_rate: 0.2 }
+        Loss::MseCount {
+            correct_rate: 0.8,
+            incorrect_rate: 0.2,
+        }
     };
     let sg = get(6, 25.0);
-    cfg.surrogate = if sg > 0.0 { Surrogate::FastSigmoid { slope: sg } } else { Surrogate::Atan { alpha: -sg } };
+    cfg.surrogate = if sg > 0.0 {
+        Surrogate::FastSigmoid { slope: sg }
+    } else {
+        Surrogate::Atan { alpha: -sg }
+    };
     cfg.beta = get(7, 0.9375);
     eprintln!("{cfg:?}");
     let t0 = std::time::Instant::now();
