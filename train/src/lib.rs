@@ -7,5 +7,9 @@ pub mod optim;
 pub mod rng;
 pub mod snn;
 
-pub use data::Dataset;
+pub use kernels::data::Dataset;
 pub use snn::{EpochStats, Loss, Progress, Surrogate, TrainConfig, Trained, train_snn};
+pub mod ann;
+pub mod convert;
+pub mod eval;
+pub mod quantize;
