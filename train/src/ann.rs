@@ -170,7 +170,7 @@ pub fn train_ann(
     mut progress: impl FnMut(&Progress),
 ) -> Result<AnnTrained> {
     check_dataset(data, cfg.classes, "training")?;
-    if cfg.epochs == 0 || cfg.batch_size == 0 || !(cfg.lr > 0.0) {
+    if cfg.epochs == 0 || cfg.batch_size == 0 || !cfg.lr.is_finite() || cfg.lr <= 0.0 {
         return Err(Error::invalid(
             "ANN training needs epochs > 0, batch size > 0 and a learning rate > 0",
         ));
@@ -275,8 +275,8 @@ mod tests {
             let s: f32 = z.iter().map(|v| v.exp()).sum();
             -(z[1].exp() / s).ln()
         };
-        for l in 0..2 {
-            for k in 0..ann.layers[l].wt.len() {
+        for (l, gl) in grads.iter().enumerate() {
+            for k in 0..gl.wt.len() {
                 let mut a = ann.clone();
                 a.layers[l].wt[k] += 1e-3;
                 let up = loss(&a);
