@@ -28,10 +28,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let t_all = Instant::now();
 
     // 1. Surrogate-gradient BPTT, 784-128-10 LIF, T = 25.
-    let cfg = TrainConfig {
-        epochs: 30,
-        ..TrainConfig::default()
-    };
+    let cfg = TrainConfig::default();
     println!("snn config: {cfg:?}");
     let t0 = Instant::now();
     let trained = train_snn(&cfg, train, None, |_| {})?;

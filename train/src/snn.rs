@@ -144,7 +144,7 @@ impl Default for TrainConfig {
             threshold: 1.0,
             surrogate: Surrogate::FastSigmoid { slope: 25.0 },
             loss: Loss::CrossEntropyCount { scale: 8.0 },
-            epochs: 20,
+            epochs: 30,
             batch_size: 64,
             lr: 2e-3,
             bias: true,
