@@ -380,3 +380,126 @@ fn help_and_default_model() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("mnist_mlp_int8.safetensors"));
     }
 }
+
+#[test]
+fn train_quantize_convert_small_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("m.safetensors");
+    let v = json_of(&snn(&[
+        "train",
+        "--out",
+        f.to_str().unwrap(),
+        "--train-samples",
+        "200",
+        "--epochs",
+        "1",
+        "--hidden",
+        "8",
+        "--timesteps",
+        "5",
+        "--json",
+    ]));
+    assert_eq!(v["train_samples"], 200);
+    assert_eq!(v["test_samples"], 2000);
+    let acc = v["test_accuracy"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&acc));
+    let m = kernels::model_io::load_model(&f).unwrap();
+    assert_eq!(m.timesteps, 5);
+    assert_eq!(m.layers.iter().filter(|l| l.neuron.is_some()).count(), 2);
+    let dense: Vec<_> = m.layers.iter().filter(|l| l.op.has_weights()).collect();
+    assert_eq!(
+        dense[0].op,
+        LayerOp::Dense {
+            inputs: 784,
+            outputs: 8
+        }
+    );
+
+    let q = dir.path().join("q.safetensors");
+    let v = json_of(&snn(&[
+        "quantize",
+        "--model",
+        f.to_str().unwrap(),
+        "--out",
+        q.to_str().unwrap(),
+        "--calibration",
+        "50",
+        "--weight-bits",
+        "6",
+        "--json",
+    ]));
+    for k in ["float_accuracy", "int_accuracy"] {
+        assert!((0.0..=1.0).contains(&v[k].as_f64().unwrap()), "{k}");
+    }
+    assert_eq!(v["layers"].as_array().unwrap().len(), 2);
+    let im = kernels::model_io::load_int_model(&q).unwrap();
+    assert!(
+        im.layers
+            .iter()
+            .all(|l| !l.op.has_weights() || l.weight_bits == 6)
+    );
+    // The quantized model evaluates.
+    let e = json_of(&snn(&[
+        "eval",
+        "--model",
+        q.to_str().unwrap(),
+        "--samples",
+        "10",
+        "--json",
+    ]));
+    assert_eq!(e["kind"], "int");
+
+    let c = dir.path().join("c.safetensors");
+    let v = json_of(&snn(&[
+        "convert",
+        "--out",
+        c.to_str().unwrap(),
+        "--train-samples",
+        "200",
+        "--epochs",
+        "1",
+        "--hidden",
+        "8",
+        "--t-sweep",
+        "5,10",
+        "--json",
+    ]));
+    let sweep = v["accuracy_vs_t"].as_array().unwrap();
+    assert_eq!(sweep.len(), 2);
+    assert_eq!(sweep[1]["timesteps"], 10);
+    assert!(kernels::model_io::load_model(&c).is_ok());
+}
+
+#[test]
+fn training_commands_refuse_bad_input_without_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let nowhere = d.join("no/such/dir/m.safetensors");
+    fails(
+        &["train", "--out", nowhere.to_str().unwrap()],
+        &["no/such/dir", "does not exist"],
+    );
+    let out = d.join("m.safetensors");
+    let o = out.to_str().unwrap();
+    fails(&["train", "--out", o, "--name", "module"], &["keyword"]);
+    fails(
+        &["train", "--out", o, "--train-samples", "9000"],
+        &["--train-samples 9000"],
+    );
+    fails(&["train", "--out", o, "--timesteps", "0"], &["timesteps 0"]);
+    fails(&["convert", "--out", o, "--t-sweep", "0,5"], &["--t-sweep"]);
+    let int = write_int_model(d);
+    fails(
+        &["quantize", "--model", int.to_str().unwrap(), "--out", o],
+        &["tiny.safetensors", "integer model"],
+    );
+    let names: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["tiny.safetensors"],
+        "no output file may be left behind"
+    );
+}
