@@ -503,3 +503,38 @@ fn training_commands_refuse_bad_input_without_writing() {
         "no output file may be left behind"
     );
 }
+
+#[test]
+fn eval_timesteps_override() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = write_int_model(dir.path());
+    let m = model.to_str().unwrap();
+    let v = json_of(&snn(&[
+        "eval",
+        "--model",
+        m,
+        "--samples",
+        "6",
+        "--timesteps",
+        "3",
+        "--json",
+    ]));
+    assert_eq!(v["timesteps"], 3);
+    // Independent count at T = 3.
+    let mut im = int_model();
+    im.timesteps = 3;
+    let net = IntNetwork::new(&im).unwrap();
+    let test = load_mnist(data_dir()).unwrap().test;
+    let ops: u64 = (0..6)
+        .map(|i| {
+            let x = encode_sample(&im.encoding, test.image(i), 3, i as u64).unwrap();
+            let r = net.run(x.spikes().unwrap(), false).unwrap();
+            r.input_spikes * 16 + r.layer_spike_counts[0] * 10
+        })
+        .sum();
+    assert_eq!(v["synaptic_ops"]["sum_over_samples"].as_u64().unwrap(), ops);
+    fails(
+        &["eval", "--model", m, "--timesteps", "0"],
+        &["--timesteps 0"],
+    );
+}
