@@ -463,7 +463,7 @@ pub fn train_conv_snn(
 ) -> Result<ConvTrained> {
     check_identifier(&cfg.name, "model name")?;
     check_dataset(data, cfg.classes, "training")?;
-    if cfg.kernel % 2 == 0 || cfg.kernel > data.rows.min(data.cols) || cfg.channels == 0 {
+    if cfg.kernel.is_multiple_of(2) || cfg.kernel > data.rows.min(data.cols) || cfg.channels == 0 {
         return Err(Error::invalid(format!(
             "conv kernel {} must be odd and fit the image, channels {} must be > 0",
             cfg.kernel, cfg.channels
@@ -642,6 +642,7 @@ mod tests {
     /// spikes. That network is computed here independently (dense loops, no taps helper) and
     /// differentiated by finite differences.
     #[test]
+    #[allow(clippy::needless_range_loop)]
     fn backward_matches_linearised_finite_differences() {
         let (h, w, c, k, pool, classes) = (6usize, 6usize, 2usize, 3usize, 2usize, 3usize);
         let mut rng = Rng::new(5);
