@@ -296,6 +296,9 @@ pub struct Conv2d<W> {
     /// Start of phase `r`'s taps in a kernel row block (`r < min(stride, kernel_w)`), and the
     /// block length at the end.
     phase_offset: Vec<usize>,
+    /// `[c][ky][kx][oc]`: one contiguous run of `out_channels` weights per kernel tap, for the
+    /// channel-last scatter ([`Conv2d::accumulate_hwc`]).
+    taps_hwc: Vec<W>,
 }
 
 impl<W: Copy> Conv2d<W> {
@@ -327,10 +330,21 @@ impl<W: Copy> Conv2d<W> {
                 }
             }
         }
+        let (ic, kh, occ) = (geom.input.channels, geom.kernel_h, geom.out_channels);
+        let mut taps_hwc = Vec::with_capacity(weights.len());
+        for c in 0..ic {
+            for ky in 0..kh {
+                for kx in 0..kw {
+                    taps_hwc
+                        .extend((0..occ).map(|oc| weights[((oc * ic + c) * kh + ky) * kw + kx]));
+                }
+            }
+        }
         Ok(Conv2d {
             geom,
             taps,
             phase_offset,
+            taps_hwc,
         })
     }
 
@@ -343,7 +357,117 @@ impl<W: Copy> Conv2d<W> {
     /// `C x H x W` map, `words_for(C*H*W)` words, padding bits zero) into `out`
     /// (`out_channels x out_h x out_w`, channel-major). `out` is not cleared: fill it with the
     /// bias (or zeros) first.
+    ///
+    /// Chooses between the two scatter strategies with [`Conv2d::prefers_hwc`]; allocates a
+    /// scratch buffer when it takes the channel-last one (use
+    /// [`Conv2d::accumulate_with_scratch`] in hot loops).
     pub fn accumulate<A>(&self, spikes: &[u64], out: &mut [A]) -> Result<()>
+    where
+        W: Into<A>,
+        A: Copy + AddAssign + Default,
+    {
+        let mut scratch = Vec::new();
+        self.accumulate_with_scratch(spikes, out, &mut scratch)
+    }
+
+    /// [`Conv2d::accumulate`] with a caller-owned scratch buffer (resized as needed), so a
+    /// timestep loop allocates nothing.
+    pub fn accumulate_with_scratch<A>(
+        &self,
+        spikes: &[u64],
+        out: &mut [A],
+        scratch: &mut Vec<A>,
+    ) -> Result<()>
+    where
+        W: Into<A>,
+        A: Copy + AddAssign + Default,
+    {
+        self.geom.check_io(spikes, out)?;
+        if self.prefers_hwc(crate::spikes::count_ones(spikes)) {
+            scratch.clear();
+            scratch.resize(out.len(), A::default());
+            self.scatter_hwc(spikes, scratch);
+            let p = self.geom.out_h * self.geom.out_w;
+            let occ = self.geom.out_channels;
+            for (pos, cell) in scratch.chunks_exact(occ).enumerate() {
+                for (oc, &v) in cell.iter().enumerate() {
+                    out[oc * p + pos] += v;
+                }
+            }
+            Ok(())
+        } else {
+            self.accumulate_rows(spikes, out)
+        }
+    }
+
+    /// The strategy rule: the channel-last scatter costs about one vector add per
+    /// (spike, kernel tap) plus one pass over the output to transpose it; the row scatter
+    /// costs one short (kernel-width) slice add per (spike, kernel row, output channel).
+    /// Chooses the channel-last path when its estimated cost is lower (constants measured with
+    /// `cargo bench -p benches --bench conv`).
+    pub fn prefers_hwc(&self, active_spikes: usize) -> bool {
+        let g = &self.geom;
+        let taps = (g.kernel_h * g.kernel_w) as f64 / (g.stride * g.stride) as f64;
+        let vectors = g.out_channels.div_ceil(8) as f64;
+        let hwc =
+            active_spikes as f64 * taps * (2.0 + vectors) + 0.5 * self.geom.output_len() as f64;
+        let rows = active_spikes as f64
+            * (g.kernel_h as f64 / g.stride as f64)
+            * g.out_channels as f64
+            * (4.0 + (g.kernel_w as f64 / g.stride as f64));
+        hwc < rows
+    }
+
+    /// Channel-last scatter: adds the currents of `spikes` (channel-major `C x H x W` bits)
+    /// into `out_hwc` laid out `[out_h][out_w][out_channels]` (`out_hwc[(oy * out_w + ox) *
+    /// out_channels + oc]`): every (spike, kernel tap) adds one contiguous run of
+    /// `out_channels` weights. For runtimes that keep conv currents channel-last.
+    pub fn accumulate_hwc<A>(&self, spikes: &[u64], out_hwc: &mut [A]) -> Result<()>
+    where
+        W: Into<A>,
+        A: Copy + AddAssign,
+    {
+        self.geom.check_io(spikes, out_hwc)?;
+        self.scatter_hwc(spikes, out_hwc);
+        Ok(())
+    }
+
+    fn scatter_hwc<A>(&self, spikes: &[u64], out: &mut [A])
+    where
+        W: Into<A>,
+        A: Copy + AddAssign,
+    {
+        let g = &self.geom;
+        let (s, pad, kh, kw) = (g.stride, g.padding, g.kernel_h, g.kernel_w);
+        let (oh, ow, occ) = (g.out_h, g.out_w, g.out_channels);
+        crate::spikes::for_each_set_bit(spikes, |i| {
+            let (c, y, x) = g.decode(i);
+            let (yp, xp) = (y + pad, x + pad);
+            let r = xp % s;
+            for ky in (yp % s..kh.min(yp + 1)).step_by(s) {
+                let oy = (yp - ky) / s;
+                if oy >= oh {
+                    continue;
+                }
+                let tap_row = (c * kh + ky) * kw;
+                for kx in (r..kw.min(xp + 1)).step_by(s) {
+                    let ox = (xp - kx) / s;
+                    if ox >= ow {
+                        continue;
+                    }
+                    let dst = &mut out[(oy * ow + ox) * occ..][..occ];
+                    let src = &self.taps_hwc[(tap_row + kx) * occ..][..occ];
+                    for (o, &w) in dst.iter_mut().zip(src) {
+                        *o += w.into();
+                    }
+                }
+            }
+        });
+    }
+
+    /// The row scatter alone (no strategy choice): channel-major output, one contiguous
+    /// kernel-row slice per (spike, kernel row, output channel).
+    pub fn accumulate_rows<A>(&self, spikes: &[u64], out: &mut [A]) -> Result<()>
     where
         W: Into<A>,
         A: Copy + AddAssign,

@@ -75,9 +75,24 @@ proptest! {
         let n = case.geom.output_len();
         let mut fast = vec![bias as i32; n];
         let mut refr = vec![bias as i32; n];
-        Conv2d::new(case.geom, &case.weights).unwrap().accumulate(s.words(), &mut fast).unwrap();
+        let conv = Conv2d::new(case.geom, &case.weights).unwrap();
+        conv.accumulate(s.words(), &mut fast).unwrap();
         conv2d_reference(&case.geom, &case.weights, s.words(), &mut refr).unwrap();
         prop_assert_eq!(&fast, &refr);
+        // Both strategies on their own.
+        let mut rows = vec![bias as i32; n];
+        conv.accumulate_rows(s.words(), &mut rows).unwrap();
+        prop_assert_eq!(&rows, &refr);
+        let mut hwc = vec![0i32; n];
+        conv.accumulate_hwc(s.words(), &mut hwc).unwrap();
+        let (oc, p) = (case.geom.out_channels, case.geom.out_height() * case.geom.out_width());
+        let chw: Vec<i32> = (0..n).map(|i| bias as i32 + hwc[(i % p) * oc + i / p]).collect();
+        prop_assert_eq!(&chw, &refr);
+        // A reused scratch buffer gives the same result.
+        let mut scratch = vec![7i32; 3];
+        let mut again = vec![bias as i32; n];
+        conv.accumulate_with_scratch(s.words(), &mut again, &mut scratch).unwrap();
+        prop_assert_eq!(&again, &refr);
         if case.spikes.iter().all(|&b| !b) {
             prop_assert!(fast.iter().all(|&v| v == bias as i32));
         }
