@@ -11,7 +11,7 @@
 
 use wide::{f32x8, i8x16, i16x8, i16x16, i32x8};
 
-use super::RowMatrix;
+use super::{RowMatrix, SpikeCursor};
 
 /// One accumulator vector: how to load weights (widening them) and accumulators, and add.
 trait Lane: Copy {
@@ -158,19 +158,19 @@ const RMAX: usize = 8;
 /// Scratch for a partial last block: at least `RMAX * L` for every lane type.
 const TMP: usize = 128;
 
-/// Adds the rows selected by `idx` into `acc` (exactly `R * V::L` accumulators) for the columns
+/// Adds the rows selected by `spikes` into `acc` (exactly `R * V::L` accumulators) for the columns
 /// `off .. off + R * V::L` of every row.
 #[inline(always)]
 fn block<V: Lane, const R: usize>(
     data: &[V::W],
     stride: usize,
     off: usize,
-    idx: &[u32],
+    spikes: &[u64],
     acc: &mut [V::A],
 ) {
     let mut v: [V; R] = std::array::from_fn(|r| V::load_a(&acc[r * V::L..]));
-    for &j in idx {
-        let row = &data[j as usize * stride + off..][..R * V::L];
+    for j in SpikeCursor::new(spikes) {
+        let row = &data[j * stride + off..][..R * V::L];
         for r in 0..R {
             v[r] = v[r].add(V::load_w(&row[r * V::L..]));
         }
@@ -180,7 +180,7 @@ fn block<V: Lane, const R: usize>(
     }
 }
 
-fn run<V: Lane>(m: &RowMatrix<V::W>, idx: &[u32], acc: &mut [V::A]) {
+fn run<V: Lane>(m: &RowMatrix<V::W>, spikes: &[u64], acc: &mut [V::A]) {
     let (data, stride, outputs) = (m.padded_data(), m.stride(), m.outputs());
     let mut off = 0;
     while off < outputs {
@@ -189,42 +189,40 @@ fn run<V: Lane>(m: &RowMatrix<V::W>, idx: &[u32], acc: &mut [V::A]) {
         let real = (outputs - off).min(width);
         // `stride` is a multiple of `V::L` and >= outputs, so `off + width <= stride`: the
         // block's columns stay inside one padded row.
-        let mut tmp = [V::A::default(); TMP];
-        let a: &mut [V::A] = if real == width {
-            &mut acc[off..off + width]
-        } else {
-            tmp[..real].copy_from_slice(&acc[off..off + real]);
-            &mut tmp[..width]
+        let go = |a: &mut [V::A]| match nvec {
+            1 => block::<V, 1>(data, stride, off, spikes, a),
+            2 => block::<V, 2>(data, stride, off, spikes, a),
+            3 => block::<V, 3>(data, stride, off, spikes, a),
+            4 => block::<V, 4>(data, stride, off, spikes, a),
+            5 => block::<V, 5>(data, stride, off, spikes, a),
+            6 => block::<V, 6>(data, stride, off, spikes, a),
+            7 => block::<V, 7>(data, stride, off, spikes, a),
+            _ => block::<V, RMAX>(data, stride, off, spikes, a),
         };
-        match nvec {
-            1 => block::<V, 1>(data, stride, off, idx, a),
-            2 => block::<V, 2>(data, stride, off, idx, a),
-            3 => block::<V, 3>(data, stride, off, idx, a),
-            4 => block::<V, 4>(data, stride, off, idx, a),
-            5 => block::<V, 5>(data, stride, off, idx, a),
-            6 => block::<V, 6>(data, stride, off, idx, a),
-            7 => block::<V, 7>(data, stride, off, idx, a),
-            _ => block::<V, RMAX>(data, stride, off, idx, a),
-        }
-        if real != width {
+        if real == width {
+            go(&mut acc[off..off + width]);
+        } else {
+            let mut tmp = [V::A::default(); TMP];
+            tmp[..real].copy_from_slice(&acc[off..off + real]);
+            go(&mut tmp[..width]);
             acc[off..off + real].copy_from_slice(&tmp[..real]);
         }
         off += width;
     }
 }
 
-pub(crate) fn f32_f32(m: &RowMatrix<f32>, idx: &[u32], acc: &mut [f32]) {
-    run::<F32>(m, idx, acc)
+pub(crate) fn f32_f32(m: &RowMatrix<f32>, spikes: &[u64], acc: &mut [f32]) {
+    run::<F32>(m, spikes, acc)
 }
-pub(crate) fn i16_i32(m: &RowMatrix<i16>, idx: &[u32], acc: &mut [i32]) {
-    run::<I16I32>(m, idx, acc)
+pub(crate) fn i16_i32(m: &RowMatrix<i16>, spikes: &[u64], acc: &mut [i32]) {
+    run::<I16I32>(m, spikes, acc)
 }
-pub(crate) fn i8_i32(m: &RowMatrix<i8>, idx: &[u32], acc: &mut [i32]) {
-    run::<I8I32>(m, idx, acc)
+pub(crate) fn i8_i32(m: &RowMatrix<i8>, spikes: &[u64], acc: &mut [i32]) {
+    run::<I8I32>(m, spikes, acc)
 }
-pub(crate) fn i16_i16(m: &RowMatrix<i16>, idx: &[u32], acc: &mut [i16]) {
-    run::<I16I16>(m, idx, acc)
+pub(crate) fn i16_i16(m: &RowMatrix<i16>, spikes: &[u64], acc: &mut [i16]) {
+    run::<I16I16>(m, spikes, acc)
 }
-pub(crate) fn i8_i16(m: &RowMatrix<i8>, idx: &[u32], acc: &mut [i16]) {
-    run::<I8I16>(m, idx, acc)
+pub(crate) fn i8_i16(m: &RowMatrix<i8>, spikes: &[u64], acc: &mut [i16]) {
+    run::<I8I16>(m, spikes, acc)
 }

@@ -31,7 +31,7 @@ pub(crate) fn has_avx512bw() -> bool {
         && std::arch::is_x86_feature_detected!("avx512bw")
 }
 
-/// Generates one safe kernel `fn $name(m: &RowMatrix<W>, idx: &[u32], acc: &mut [A])`.
+/// Generates one safe kernel `fn $name(m: &RowMatrix<W>, spikes: &[u64], acc: &mut [A])`.
 macro_rules! block_kernel {
     (
         name: $name:ident, feature: $feat:literal, detect: $detect:path,
@@ -42,18 +42,18 @@ macro_rules! block_kernel {
         load_w: |$pw:ident| $load_w:expr,
         add: |$x:ident, $y:ident| $add:expr $(,)?
     ) => {
-        pub(crate) fn $name(m: &crate::fc::RowMatrix<$w>, idx: &[u32], acc: &mut [$a]) {
+        pub(crate) fn $name(m: &crate::fc::RowMatrix<$w>, spikes: &[u64], acc: &mut [$a]) {
             const L: usize = $l;
             const RMAX: usize = $rmax;
 
-            /// Adds the rows in `idx` into `acc` (exactly `R * L` accumulators) for columns
+            /// Adds the rows selected by `spikes` into `acc` (exactly `R * L` accumulators) for columns
             /// `off .. off + R * L`.
             #[target_feature(enable = $feat)]
             fn block<const R: usize>(
                 data: &[$w],
                 stride: usize,
                 off: usize,
-                idx: &[u32],
+                spikes: &[u64],
                 acc: &mut [$a],
             ) {
                 assert_eq!(acc.len(), R * L);
@@ -65,9 +65,9 @@ macro_rules! block_kernel {
                         $load_a
                     };
                 }
-                for &j in idx {
+                for j in crate::fc::SpikeCursor::new(spikes) {
                     // Bounds-checked slice of exactly R * L weights of row j.
-                    let row = &data[j as usize * stride + off..][..R * L];
+                    let row = &data[j * stride + off..][..R * L];
                     for r in 0..R {
                         // SAFETY: reads L weights at r * L, inside `row` since r < R.
                         let w = unsafe {
@@ -97,18 +97,23 @@ macro_rules! block_kernel {
                 let real = (outputs - off).min(width);
                 // `stride` is a multiple of L and >= outputs, so off + width <= stride: the
                 // block's columns stay inside one padded row.
-                let mut tmp = [<$a>::default(); RMAX * L];
-                let a: &mut [$a] = if real == width {
-                    &mut acc[off..off + width]
-                } else {
-                    tmp[..real].copy_from_slice(&acc[off..off + real]);
-                    &mut tmp[..width]
+                let go = |a: &mut [$a]| {
+                    // SAFETY: the features were detected above (assert).
+                    unsafe {
+                        crate::fc::x86::match_r!(
+                            nvec,
+                            $rmax,
+                            block,
+                            (data, stride, off, spikes, a)
+                        );
+                    }
                 };
-                // SAFETY: the features were detected just above (assert).
-                unsafe {
-                    crate::fc::x86::match_r!(nvec, $rmax, block, (data, stride, off, idx, a));
-                }
-                if real != width {
+                if real == width {
+                    go(&mut acc[off..off + width]);
+                } else {
+                    let mut tmp = [<$a>::default(); RMAX * L];
+                    tmp[..real].copy_from_slice(&acc[off..off + real]);
+                    go(&mut tmp[..width]);
                     acc[off..off + real].copy_from_slice(&tmp[..real]);
                 }
                 off += width;
@@ -134,3 +139,20 @@ macro_rules! match_r {
     };
 }
 pub(crate) use match_r;
+
+/// The bit-plane popcount kernel ([`crate::bitplane`]) compiled with the `popcnt` instruction.
+pub(crate) fn popcnt_bitplane(
+    bits: usize,
+    words: usize,
+    planes: &[u64],
+    spikes: &[u64],
+    acc: &mut [i32],
+) {
+    #[target_feature(enable = "popcnt")]
+    fn inner(bits: usize, words: usize, planes: &[u64], spikes: &[u64], acc: &mut [i32]) {
+        crate::bitplane::popcount_kernel(bits, words, planes, spikes, acc)
+    }
+    assert!(std::arch::is_x86_feature_detected!("popcnt"));
+    // SAFETY: `popcnt` was detected just above; the body is safe code (bounds-checked slices).
+    unsafe { inner(bits, words, planes, spikes, acc) }
+}
