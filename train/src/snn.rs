@@ -380,7 +380,7 @@ impl SnnNet {
 }
 
 /// Loss and `dL/dcount` for one sample.
-fn loss_grad(loss: Loss, counts: &[u32], label: usize, steps: usize) -> (f32, Vec<f32>) {
+pub(crate) fn loss_grad(loss: Loss, counts: &[u32], label: usize, steps: usize) -> (f32, Vec<f32>) {
     let tf = steps as f32;
     match loss {
         Loss::CrossEntropyCount { scale } => {
