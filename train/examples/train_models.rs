@@ -68,6 +68,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     let acc_float = float_accuracy(&float, test, &int.encoding)?;
+    let acc_float_rate = float_accuracy(&float, test, &float.encoding)?;
     let acc_int = int_accuracy(&int, test)?;
     let test_inputs = encode_all(test, &int.encoding, int.timesteps, test.len())?;
     let hits = rail_hits(&int, &test_inputs)?;
@@ -83,6 +84,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "  int8   (kernels::network::IntNetwork): {:.2} %",
         100.0 * acc_int
+    );
+    println!(
+        "  float with its own encoding {:?} (kernels Bernoulli): {:.2} %",
+        float.encoding,
+        100.0 * acc_float_rate
     );
     for (l, (n, h)) in int.layers.iter().filter(|l| l.neuron.is_some()).zip(&hits) {
         println!(

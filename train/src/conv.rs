@@ -331,7 +331,7 @@ impl ConvNet {
             .map_init(Trace::default, |tr, i| {
                 match encoding {
                     Encoding::Lfsr { .. } => {
-                        let x = crate::eval::encode(encoding, data.image(i), steps)?;
+                        let x = crate::eval::encode(encoding, data.image(i), steps, i)?;
                         tr.inputs.resize_with(steps, Vec::new);
                         for t in 0..steps {
                             tr.inputs[t].clear();

@@ -4,25 +4,26 @@
 use rayon::prelude::*;
 
 use kernels::data::Dataset;
-use kernels::encode::lfsr_encode;
+use kernels::encode::encode_sample;
 use kernels::model::{Encoding, IntModel, Model};
 use kernels::network::{Input, IntNetwork, Network};
 use kernels::spikes::SpikeTrain;
 use kernels::{Error, Result};
 
-/// Encodes one image into `steps` steps of input spikes.
-///
-/// Only `Encoding::Lfsr` is available (`kernels::encode` has the LFSR encoder; Bernoulli and
-/// Poisson encoders are not in `kernels` yet). Float models stored with `Encoding::Rate` are
-/// therefore evaluated here on LFSR-encoded inputs, which have the same spike probability
-/// `pixel / 256` per step.
-pub fn encode(encoding: &Encoding, image: &[u8], steps: usize) -> Result<SpikeTrain> {
-    match *encoding {
-        Encoding::Lfsr { seed, lanes } => lfsr_encode(image, steps, seed, lanes),
-        other => Err(Error::invalid(format!(
-            "train::eval can only encode with the LFSR encoder, not {other:?}"
-        ))),
-    }
+/// Encodes image number `sample` of a set into `steps` steps of input spikes with
+/// `kernels::encode::encode_sample` (as `snn eval` does: seeded software encodings derive
+/// the sample's seed from its index; `Lfsr` uses the same seed for every image, as the
+/// hardware does). `Direct` (analog) input is refused: these helpers run spike inputs.
+pub fn encode(
+    encoding: &Encoding,
+    image: &[u8],
+    steps: usize,
+    sample: usize,
+) -> Result<SpikeTrain> {
+    encode_sample(encoding, image, steps, sample as u64)?
+        .spikes()
+        .cloned()
+        .ok_or_else(|| Error::invalid(format!("{encoding:?} does not produce spikes")))
 }
 
 /// Encodes the first `n` images of `data` (all when `n >= len`).
@@ -34,7 +35,7 @@ pub fn encode_all(
 ) -> Result<Vec<SpikeTrain>> {
     (0..n.min(data.len()))
         .into_par_iter()
-        .map(|i| encode(encoding, data.image(i), steps))
+        .map(|i| encode(encoding, data.image(i), steps, i))
         .collect()
 }
 
@@ -45,7 +46,7 @@ pub fn float_accuracy(model: &Model, data: &Dataset, encoding: &Encoding) -> Res
     let correct: Result<usize> = (0..data.len())
         .into_par_iter()
         .map(|i| {
-            let x = encode(encoding, data.image(i), model.timesteps)?;
+            let x = encode(encoding, data.image(i), model.timesteps, i)?;
             let r = net.run(&Input::Spikes(&x), false)?;
             Ok(usize::from(r.class == data.labels[i] as usize))
         })
@@ -77,7 +78,7 @@ pub fn int_accuracy(model: &IntModel, data: &Dataset) -> Result<f64> {
     let correct: Result<usize> = (0..data.len())
         .into_par_iter()
         .map(|i| {
-            let x = encode(&model.encoding, data.image(i), model.timesteps)?;
+            let x = encode(&model.encoding, data.image(i), model.timesteps, i)?;
             let r = net.run(&x, false)?;
             Ok(usize::from(r.class == data.labels[i] as usize))
         })

@@ -14,6 +14,8 @@ use train::quantize::{QuantConfig, quantize};
 
 /// Documented in models/README.md: float model on the 2,000 test digits, LFSR inputs.
 const FLOAT_ACCURACY: f64 = 0.9665;
+/// Documented in models/README.md: float model with its own `rate` encoding.
+const FLOAT_RATE_ACCURACY: f64 = 0.9665;
 /// Documented in models/README.md: int8 golden model on the 2,000 test digits.
 const INT8_ACCURACY: f64 = 0.9670;
 
@@ -55,6 +57,11 @@ fn bundled_models_reach_documented_accuracy() {
     let fa = float_accuracy(&float, &test, &int.encoding).unwrap();
     let ia = int_accuracy(&int, &test).unwrap();
     assert!(fa >= FLOAT_ACCURACY - 0.001, "float accuracy {fa}");
+    let fr = float_accuracy(&float, &test, &float.encoding).unwrap();
+    assert!(
+        fr >= FLOAT_RATE_ACCURACY - 0.001,
+        "float accuracy, rate inputs {fr}"
+    );
     assert!(ia >= INT8_ACCURACY - 0.001, "int8 accuracy {ia}");
     assert!((fa - ia).abs() <= 0.005, "float {fa} vs int8 {ia}");
 }
