@@ -42,7 +42,7 @@ mod portable;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 #[cfg(target_arch = "x86_64")]
-pub(crate) use x86::popcnt_bitplane;
+pub(crate) use x86::{avx2_lif_f32, avx2_lif_int, popcnt_bitplane};
 
 use std::fmt::Debug;
 
