@@ -80,7 +80,7 @@ pub mod mnist_net {
 
     /// The integer model (8-bit weights, shift leak `beta = 1 - 2^-3`, subtract reset).
     pub fn int_model() -> IntModel {
-        let mut rng = Rng::new(784_128_10);
+        let mut rng = Rng::new(78_412_810);
         let neuron = IntLifParams {
             leak: Leak::Shift { k: 3 },
             threshold: THRESHOLD,
