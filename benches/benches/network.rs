@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use benches::cpu_time::ThreadCpuTime;
 use benches::mnist_net::{self, SIZES, T};
 use benches::{Rng, random_spikes};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -26,7 +27,7 @@ fn inputs(n: usize, density: f64) -> Vec<SpikeTrain> {
         .collect()
 }
 
-fn lif(c: &mut Criterion) {
+fn lif(c: &mut Criterion<ThreadCpuTime>) {
     let p = mnist_net::int_model().layers[0].neuron.unwrap();
     let mut rng = Rng::new(3);
     let current: Vec<i32> = (0..128).map(|_| rng.range(-200, 400) as i32).collect();
@@ -38,7 +39,7 @@ fn lif(c: &mut Criterion) {
     });
     g.bench_function("update_int/128", |b| {
         let mut v = vec![0i32; 128];
-        let mut s = vec![false; 128];
+        let mut s = [false; 128];
         b.iter(|| {
             for i in 0..128 {
                 let (nv, ns) = update_int(&p, v[i], s[i], current[i] as i64);
@@ -50,7 +51,7 @@ fn lif(c: &mut Criterion) {
     g.finish();
 }
 
-fn network(c: &mut Criterion) {
+fn network(c: &mut Criterion<ThreadCpuTime>) {
     let samples = inputs(16, 0.10);
     let int_net = IntNetwork::new(&mnist_net::int_model()).unwrap();
     let float_net = Network::new(&mnist_net::float_model()).unwrap();
@@ -98,7 +99,21 @@ fn network(c: &mut Criterion) {
         })
     });
     g.finish();
+}
 
+fn config() -> Criterion<ThreadCpuTime> {
+    Criterion::default()
+        .with_measurement(ThreadCpuTime)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(20)
+}
+
+/// Batch throughput across both cores (rayon across samples): wall time, since CPU time of
+/// the calling thread would miss the workers.
+fn network_batch(c: &mut Criterion) {
+    let samples = inputs(16, 0.10);
+    let int_net = IntNetwork::new(&mnist_net::int_model()).unwrap();
     let mut g = c.benchmark_group("network_batch_2threads");
     g.throughput(Throughput::Elements(samples.len() as u64));
     g.bench_function("snn_int_batch16", |b| {
@@ -107,7 +122,7 @@ fn network(c: &mut Criterion) {
     g.finish();
 }
 
-fn config() -> Criterion {
+fn wall_config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
@@ -115,4 +130,5 @@ fn config() -> Criterion {
 }
 
 criterion_group! { name = benches; config = config(); targets = lif, network }
-criterion_main!(benches);
+criterion_group! { name = batch; config = wall_config(); targets = network_batch }
+criterion_main!(benches, batch);

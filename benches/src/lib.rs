@@ -1,6 +1,7 @@
 //! Shared helpers for the criterion benchmarks in `benches/`: a small deterministic random
 //! generator, random spike patterns and weights, and the dense `f32` baseline network.
 
+pub mod cpu_time;
 pub mod dense;
 
 /// SplitMix64: a tiny, well-mixed deterministic generator, so every run benchmarks the same data.

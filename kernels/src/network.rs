@@ -4,9 +4,9 @@
 //! Each timestep, every layer turns its input (the previous layer's spikes, bit-packed) into
 //! currents accumulate-only, then its neurons update and emit spikes:
 //! * dense layers use the [`crate::fc`] kernels on input-major rows ([`crate::fc::RowMatrix`]),
-//!   re-packed once at construction. Integer layers use `i8` rows when the weights have at most
-//!   8 bits, `i16` accumulators when [`crate::fc::I16Rows`] proves they cannot overflow (else
-//!   `i32`), and, for weights of at most 3 bits, the bit-plane popcount kernel on the steps where
+//!   re-packed once at construction. Integer layers use `i16` rows with `i16` accumulators when
+//!   [`crate::fc::I16Rows`] proves they cannot overflow (else `i32` accumulators, with `i8` rows
+//!   when the weights have at most 8 bits), and, for weights of at most 3 bits, the bit-plane popcount kernel on the steps where
 //!   [`crate::bitplane::prefer_bitplane`] says it is faster. All choices give the same integers.
 //! * conv layers use [`crate::conv::Conv2d`]; sum/average pooling [`crate::pool`]; flatten is
 //!   the identity on the (channel-major) spike map.
@@ -432,8 +432,6 @@ fn check_input(train: &SpikeTrain, inputs: usize) -> Result<()> {
 /// The fastest provably exact row kernel for an integer dense layer.
 #[derive(Clone, Debug)]
 enum IntRows {
-    /// `i8` weights, `i16` accumulators (bias included, proven not to overflow).
-    W8A16(I16Rows<i8>),
     /// `i16` weights, `i16` accumulators (proven).
     W16A16(I16Rows<i16>),
     /// `i8` weights, `i32` accumulators.
@@ -478,19 +476,16 @@ fn build_int_dense(l: &IntLayer, inputs: usize, outputs: usize) -> Result<IntOp>
             ));
         }
     }
-    let narrow = l.weight_bits <= 8;
-    let rows = if narrow {
-        let w8: Vec<i8> = l.weights.iter().map(|&w| w as i8).collect();
-        let rows8 = RowMatrix::from_output_major(outputs, inputs, &w8)?;
-        match I16Rows::new(rows8.clone(), &l.bias) {
-            Ok(r) => IntRows::W8A16(r),
-            Err(_) => IntRows::W8A32(rows8),
+    // i16 rows with i16 accumulators are the fastest kernel (a sign-extending i8 load costs
+    // more than the bandwidth it saves, see BENCHMARKS.md); i8 rows keep the memory small
+    // when i32 accumulators are needed anyway.
+    let rows = match I16Rows::new(rows16.clone(), &l.bias) {
+        Ok(r) => IntRows::W16A16(r),
+        Err(_) if l.weight_bits <= 8 => {
+            let w8: Vec<i8> = l.weights.iter().map(|&w| w as i8).collect();
+            IntRows::W8A32(RowMatrix::from_output_major(outputs, inputs, &w8)?)
         }
-    } else {
-        match I16Rows::new(rows16.clone(), &l.bias) {
-            Ok(r) => IntRows::W16A16(r),
-            Err(_) => IntRows::W16A32(rows16),
-        }
+        Err(_) => IntRows::W16A32(rows16),
     };
     let planes = if l.weight_bits <= BITPLANE_MAX_BITS {
         Some(BitPlaneMatrix::from_output_major(
@@ -547,9 +542,6 @@ impl IntLayerRt {
                         Ok(())
                     };
                     match rows {
-                        IntRows::W8A16(r) => {
-                            narrow(&|out| r.currents(spikes, out), current, scratch)?
-                        }
                         IntRows::W16A16(r) => {
                             narrow(&|out| r.currents(spikes, out), current, scratch)?
                         }
