@@ -4,12 +4,13 @@
 
 use std::time::Duration;
 
+use benches::cpu_time::ThreadCpuTime;
 use benches::{Rng, random_spikes, random_weights};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kernels::bitplane::BitPlaneMatrix;
 use kernels::fc::{I16Rows, RowMatrix, paths};
 
-fn bitplane_vs_rows(c: &mut Criterion) {
+fn bitplane_vs_rows(c: &mut Criterion<ThreadCpuTime>) {
     let (inputs, outputs) = (784, 128);
     let path = paths::best();
     let mut g = c.benchmark_group("bitplane_vs_rows");
@@ -45,8 +46,9 @@ fn bitplane_vs_rows(c: &mut Criterion) {
     g.finish();
 }
 
-fn config() -> Criterion {
+fn config() -> Criterion<ThreadCpuTime> {
     Criterion::default()
+        .with_measurement(ThreadCpuTime)
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(1))
         .sample_size(20)

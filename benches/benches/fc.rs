@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use benches::cpu_time::ThreadCpuTime;
 use benches::{Rng, random_spikes, random_weights};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use kernels::fc::{I16Rows, Path, RowMatrix, accumulate_rows_with, paths};
@@ -14,7 +15,7 @@ fn sops(spikes: &[u64], outputs: usize) -> u64 {
     kernels::spikes::count_ones(spikes) as u64 * outputs as u64
 }
 
-fn fc_784x128(c: &mut Criterion) {
+fn fc_784x128(c: &mut Criterion<ThreadCpuTime>) {
     let mut rng = Rng::new(1);
     let spikes = random_spikes(&mut rng, INPUTS, 0.10);
     let n = sops(&spikes, OUTPUTS);
@@ -58,7 +59,7 @@ fn fc_784x128(c: &mut Criterion) {
 }
 
 /// Density and width sweep of the fastest i16 path.
-fn fc_sweep(c: &mut Criterion) {
+fn fc_sweep(c: &mut Criterion<ThreadCpuTime>) {
     let path = paths::best();
     let mut g = c.benchmark_group("fc_sweep_i16");
     for outputs in [32usize, 128, 512] {
@@ -89,8 +90,9 @@ fn fc_sweep(c: &mut Criterion) {
     g.finish();
 }
 
-fn config() -> Criterion {
+fn config() -> Criterion<ThreadCpuTime> {
     Criterion::default()
+        .with_measurement(ThreadCpuTime)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(30)

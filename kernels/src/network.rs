@@ -4,9 +4,9 @@
 //! Each timestep, every layer turns its input (the previous layer's spikes, bit-packed) into
 //! currents accumulate-only, then its neurons update and emit spikes:
 //! * dense layers use the [`crate::fc`] kernels on input-major rows ([`crate::fc::RowMatrix`]),
-//!   re-packed once at construction. Integer layers use `i8` rows when the weights have at most
-//!   8 bits, `i16` accumulators when [`crate::fc::I16Rows`] proves they cannot overflow (else
-//!   `i32`), and, for weights of at most 3 bits, the bit-plane popcount kernel on the steps where
+//!   re-packed once at construction. Integer layers use `i16` rows with `i16` accumulators when
+//!   [`crate::fc::I16Rows`] proves they cannot overflow (else `i32` accumulators, with `i8` rows
+//!   when the weights have at most 8 bits), and, for weights of at most 3 bits, the bit-plane popcount kernel on the steps where
 //!   [`crate::bitplane::prefer_bitplane`] says it is faster. All choices give the same integers.
 //! * conv layers use [`crate::conv::Conv2d`]; sum/average pooling [`crate::pool`]; flatten is
 //!   the identity on the (channel-major) spike map.
@@ -342,7 +342,7 @@ impl Network {
                     stats[li].synaptic_ops += layer.accumulate(prev, active, &mut current)?;
                 }
                 let st = &mut after[0];
-                step_f32(&layer.neuron, &current, st);
+                step_f32_fast(&layer.neuron, &current, st);
                 stats[li].output_spikes += count_ones(&st.spikes) as u64;
                 if record {
                     traces[li].spikes.row_mut(t).copy_from_slice(&st.spikes);
@@ -432,8 +432,6 @@ fn check_input(train: &SpikeTrain, inputs: usize) -> Result<()> {
 /// The fastest provably exact row kernel for an integer dense layer.
 #[derive(Clone, Debug)]
 enum IntRows {
-    /// `i8` weights, `i16` accumulators (bias included, proven not to overflow).
-    W8A16(I16Rows<i8>),
     /// `i16` weights, `i16` accumulators (proven).
     W16A16(I16Rows<i16>),
     /// `i8` weights, `i32` accumulators.
@@ -478,19 +476,16 @@ fn build_int_dense(l: &IntLayer, inputs: usize, outputs: usize) -> Result<IntOp>
             ));
         }
     }
-    let narrow = l.weight_bits <= 8;
-    let rows = if narrow {
-        let w8: Vec<i8> = l.weights.iter().map(|&w| w as i8).collect();
-        let rows8 = RowMatrix::from_output_major(outputs, inputs, &w8)?;
-        match I16Rows::new(rows8.clone(), &l.bias) {
-            Ok(r) => IntRows::W8A16(r),
-            Err(_) => IntRows::W8A32(rows8),
+    // i16 rows with i16 accumulators are the fastest kernel (a sign-extending i8 load costs
+    // more than the bandwidth it saves, see BENCHMARKS.md); i8 rows keep the memory small
+    // when i32 accumulators are needed anyway.
+    let rows = match I16Rows::new(rows16.clone(), &l.bias) {
+        Ok(r) => IntRows::W16A16(r),
+        Err(_) if l.weight_bits <= 8 => {
+            let w8: Vec<i8> = l.weights.iter().map(|&w| w as i8).collect();
+            IntRows::W8A32(RowMatrix::from_output_major(outputs, inputs, &w8)?)
         }
-    } else {
-        match I16Rows::new(rows16.clone(), &l.bias) {
-            Ok(r) => IntRows::W16A16(r),
-            Err(_) => IntRows::W16A32(rows16),
-        }
+        Err(_) => IntRows::W16A32(rows16),
     };
     let planes = if l.weight_bits <= BITPLANE_MAX_BITS {
         Some(BitPlaneMatrix::from_output_major(
@@ -547,9 +542,6 @@ impl IntLayerRt {
                         Ok(())
                     };
                     match rows {
-                        IntRows::W8A16(r) => {
-                            narrow(&|out| r.currents(spikes, out), current, scratch)?
-                        }
                         IntRows::W16A16(r) => {
                             narrow(&|out| r.currents(spikes, out), current, scratch)?
                         }
@@ -679,7 +671,7 @@ impl IntNetwork {
                 stats[li].synaptic_ops +=
                     layer.currents(spikes, active, &mut current, &mut scratch)?;
                 let st = &mut after[0];
-                step_int(&layer.neuron, &current, st);
+                step_int_fast(&layer.neuron, &current, st);
                 stats[li].output_spikes += count_ones(&st.spikes) as u64;
                 if record {
                     traces[li].spikes.row_mut(t).copy_from_slice(&st.spikes);
@@ -700,6 +692,206 @@ impl IntNetwork {
     /// Runs every sample of a [`SpikeBatch`] in parallel across samples.
     pub fn run_spike_batch(&self, batch: &SpikeBatch) -> Result<Vec<IntRun>> {
         self.run_batch(batch.trains())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fast neuron steps
+//
+// `neuron::step_int` / `step_f32` define the neuron contract one neuron at a time (in `i64`).
+// The runtime uses branch-free layer loops with the same results, compiled with AVX2 when the
+// CPU has it (so they vectorise), for the common cases; everything else goes through the
+// contract functions. Equality with them is tested below and in `tests/network_props.rs`.
+
+/// Integer LIF parameters for the fast step: no synaptic current, leak none or shift,
+/// membrane at most 29 bits.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FastLif {
+    shift: u32,
+    theta: i32,
+    lo: i32,
+    hi: i32,
+}
+
+/// Largest membrane width for the fast integer step: with `|v|, theta <= 2^28` and the current
+/// clamped to `+-2^30`, every intermediate fits `i32`, and clamping the current does not change
+/// the saturated result (a current beyond `+-2^30` saturates the membrane either way).
+const FAST_MAX_BITS: u8 = 29;
+const CUR_CLAMP: i32 = 1 << 30;
+
+/// Reset codes for the const generic parameter.
+const R_SUB: u8 = 0;
+const R_ZERO: u8 = 1;
+const R_NONE: u8 = 2;
+
+fn reset_code(r: crate::neuron::ResetMode) -> u8 {
+    match r {
+        crate::neuron::ResetMode::Subtract => R_SUB,
+        crate::neuron::ResetMode::Zero => R_ZERO,
+        crate::neuron::ResetMode::None => R_NONE,
+    }
+}
+
+/// One integer layer step for `v`, spikes `s[t-1]` -> `s[t]` (in place), the contract of
+/// [`crate::neuron::update_int`] specialised at compile time on reset, rule and leak.
+#[inline(always)]
+pub(crate) fn lif_int_body<const RESET: u8, const JELLY: bool, const LEAK: bool>(
+    p: &FastLif,
+    cur: &[i32],
+    v: &mut [i32],
+    spikes: &mut [u64],
+) {
+    let n = v.len();
+    let lk = |x: i32| if LEAK { x - (x >> p.shift) } else { x };
+    for (w, word) in spikes.iter_mut().enumerate() {
+        let prev = *word;
+        let base = w * 64;
+        let m = (n - base).min(64);
+        let vv = &mut v[base..base + m];
+        let cc = &cur[base..base + m];
+        let mut out = 0u64;
+        for b in 0..m {
+            let r = ((prev >> b) & 1) as i32;
+            let x = vv[b];
+            let c = cc[b].clamp(-CUR_CLAMP, CUR_CLAMP);
+            let (nv, f) = if !JELLY {
+                let nv = match RESET {
+                    R_SUB => lk(x) + c - r * p.theta,
+                    R_ZERO => lk(x * (1 - r)) + c,
+                    _ => lk(x) + c,
+                }
+                .clamp(p.lo, p.hi);
+                (nv, nv > p.theta)
+            } else {
+                let h = (lk(x) + c).clamp(p.lo, p.hi);
+                let f = h >= p.theta;
+                let nv = match RESET {
+                    R_SUB => h - (f as i32) * p.theta,
+                    R_ZERO => h * (1 - f as i32),
+                    _ => h,
+                };
+                (nv, f)
+            };
+            vv[b] = nv;
+            out |= (f as u64) << b;
+        }
+        *word = out;
+    }
+}
+
+/// One integer layer step: the fast specialised loop when it applies, else the contract.
+fn step_int_fast(p: &IntLifParams, current: &[i32], st: &mut IntLayerState) {
+    let leak = match p.leak {
+        crate::neuron::Leak::None => Some(0),
+        crate::neuron::Leak::Shift { k } => Some(k as u32),
+        crate::neuron::Leak::Multiply { .. } => None,
+    };
+    let (Some(shift), None, true) = (leak, p.syn_leak, p.membrane_bits <= FAST_MAX_BITS) else {
+        step_int(p, current, st);
+        return;
+    };
+    let f = FastLif {
+        shift,
+        theta: p.threshold,
+        lo: p.v_min() as i32,
+        hi: p.v_max() as i32,
+    };
+    let jelly = p.rule == crate::neuron::FiringRule::Spikingjelly;
+    let (v, s) = (&mut st.v[..], &mut st.spikes[..]);
+    macro_rules! go {
+        ($r:expr, $j:expr, $l:expr) => {{
+            #[cfg(target_arch = "x86_64")]
+            if crate::fc::Path::Avx2.is_available() {
+                crate::fc::avx2_lif_int::<$r, $j, $l>(&f, current, v, s);
+                return;
+            }
+            lif_int_body::<$r, $j, $l>(&f, current, v, s)
+        }};
+    }
+    match (reset_code(p.reset), jelly, shift > 0) {
+        (R_SUB, false, false) => go!(R_SUB, false, false),
+        (R_SUB, false, true) => go!(R_SUB, false, true),
+        (R_SUB, true, false) => go!(R_SUB, true, false),
+        (R_SUB, true, true) => go!(R_SUB, true, true),
+        (R_ZERO, false, false) => go!(R_ZERO, false, false),
+        (R_ZERO, false, true) => go!(R_ZERO, false, true),
+        (R_ZERO, true, false) => go!(R_ZERO, true, false),
+        (R_ZERO, true, true) => go!(R_ZERO, true, true),
+        (_, false, false) => go!(R_NONE, false, false),
+        (_, false, true) => go!(R_NONE, false, true),
+        (_, true, false) => go!(R_NONE, true, false),
+        (_, true, true) => go!(R_NONE, true, true),
+    }
+}
+
+/// One float layer step, the operations of [`crate::neuron::step_f32`] in the same order.
+#[inline(always)]
+pub(crate) fn lif_f32_body<const RESET: u8, const JELLY: bool>(
+    p: &crate::neuron::LifParams,
+    cur: &[f32],
+    v: &mut [f32],
+    spikes: &mut [u64],
+) {
+    let n = v.len();
+    let (beta, th) = (p.beta, p.threshold);
+    for (w, word) in spikes.iter_mut().enumerate() {
+        let prev = *word;
+        let base = w * 64;
+        let m = (n - base).min(64);
+        let vv = &mut v[base..base + m];
+        let cc = &cur[base..base + m];
+        let mut out = 0u64;
+        for b in 0..m {
+            let r = if (prev >> b) & 1 == 1 { 1.0f32 } else { 0.0 };
+            let x = vv[b];
+            let (nv, f) = if !JELLY {
+                let nv = match RESET {
+                    R_SUB => beta * x + cc[b] - r * th,
+                    R_ZERO => beta * ((1.0 - r) * x) + cc[b],
+                    _ => beta * x + cc[b],
+                };
+                (nv, nv > th)
+            } else {
+                let h = beta * x + cc[b];
+                let f = h >= th;
+                let nv = match (RESET, f) {
+                    (R_SUB, true) => h - th,
+                    (R_ZERO, true) => 0.0,
+                    _ => h,
+                };
+                (nv, f)
+            };
+            vv[b] = nv;
+            out |= (f as u64) << b;
+        }
+        *word = out;
+    }
+}
+
+fn step_f32_fast(neuron: &Neuron, current: &[f32], st: &mut LayerState) {
+    let Neuron::Lif(p) = neuron else {
+        step_f32(neuron, current, st);
+        return;
+    };
+    let jelly = p.rule == crate::neuron::FiringRule::Spikingjelly;
+    let (v, s) = (&mut st.v[..], &mut st.spikes[..]);
+    macro_rules! go {
+        ($r:expr, $j:expr) => {{
+            #[cfg(target_arch = "x86_64")]
+            if crate::fc::Path::Avx2.is_available() {
+                crate::fc::avx2_lif_f32::<$r, $j>(p, current, v, s);
+                return;
+            }
+            lif_f32_body::<$r, $j>(p, current, v, s)
+        }};
+    }
+    match (reset_code(p.reset), jelly) {
+        (R_SUB, false) => go!(R_SUB, false),
+        (R_SUB, true) => go!(R_SUB, true),
+        (R_ZERO, false) => go!(R_ZERO, false),
+        (R_ZERO, true) => go!(R_ZERO, true),
+        (_, false) => go!(R_NONE, false),
+        (_, true) => go!(R_NONE, true),
     }
 }
 
@@ -825,5 +1017,87 @@ mod tests {
     fn wrong_input_width_is_an_error() {
         let net = IntNetwork::new(&int_model()).unwrap();
         assert!(net.run(&SpikeTrain::zeros(3, 4), false).is_err());
+    }
+
+    mod fast_steps {
+        use super::super::*;
+        use crate::neuron::{FiringRule, Leak, LifParams, ResetMode};
+        use proptest::prelude::*;
+
+        fn reset() -> impl Strategy<Value = ResetMode> {
+            prop_oneof![
+                Just(ResetMode::Subtract),
+                Just(ResetMode::Zero),
+                Just(ResetMode::None)
+            ]
+        }
+
+        fn rule() -> impl Strategy<Value = FiringRule> {
+            prop_oneof![Just(FiringRule::Snntorch), Just(FiringRule::Spikingjelly)]
+        }
+
+        proptest! {
+            /// The fast integer step equals the contract (`step_int`) for every parameter set,
+            /// including currents far beyond the membrane range and the widest fast membrane.
+            #[test]
+            fn int_fast_step_equals_contract(
+                n in 0usize..200,
+                k in 0u8..8,
+                reset in reset(),
+                rule in rule(),
+                bits in 2u8..=32,
+                th_frac in 0.0f64..1.0,
+                seed in any::<u64>(),
+                steps in 1usize..5,
+            ) {
+                let mut p = IntLifParams {
+                    leak: if k == 0 { Leak::None } else { Leak::Shift { k } },
+                    threshold: 1,
+                    reset,
+                    rule,
+                    membrane_bits: bits,
+                    syn_leak: None,
+                };
+                p.threshold = ((p.v_max() as f64 * th_frac) as i32).max(1);
+                let mut a = IntLayerState::new(n);
+                let mut b = a.clone();
+                let mut x = seed | 1;
+                for _ in 0..steps {
+                    let cur: Vec<i32> = (0..n).map(|_| {
+                        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+                        match x % 4 {
+                            0 => x as i32,
+                            1 => (x as i32) >> (32 - bits as u32).min(31),
+                            _ => (x as i32) >> 20,
+                        }
+                    }).collect();
+                    step_int(&p, &cur, &mut a);
+                    step_int_fast(&p, &cur, &mut b);
+                    prop_assert_eq!(&a, &b);
+                }
+            }
+
+            #[test]
+            fn f32_fast_step_equals_contract(
+                n in 0usize..200,
+                beta in 0.0f32..=1.0,
+                th in 0.01f32..4.0,
+                reset in reset(),
+                rule in rule(),
+                cur in proptest::collection::vec(-3.0f32..3.0, 200 * 4),
+            ) {
+                let neuron = Neuron::Lif(LifParams { beta, threshold: th, reset, rule });
+                let mut a = LayerState::new(n);
+                let mut b = a.clone();
+                for c in cur.chunks(200).map(|c| &c[..n]) {
+                    step_f32(&neuron, c, &mut a);
+                    step_f32_fast(&neuron, c, &mut b);
+                    let va: Vec<u32> = a.v.iter().map(|x| x.to_bits()).collect();
+                    let vb: Vec<u32> = b.v.iter().map(|x| x.to_bits()).collect();
+                    prop_assert_eq!(va, vb);
+                    prop_assert_eq!(&a.spikes, &b.spikes);
+                }
+            }
+        }
     }
 }

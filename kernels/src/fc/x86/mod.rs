@@ -156,3 +156,47 @@ pub(crate) fn popcnt_bitplane(
     // SAFETY: `popcnt` was detected just above; the body is safe code (bounds-checked slices).
     unsafe { inner(bits, words, planes, spikes, acc) }
 }
+
+/// The runtime's integer LIF step ([`crate::network`]) compiled with AVX2, so the compiler
+/// vectorises it (a default build only has SSE2).
+pub(crate) fn avx2_lif_int<const RESET: u8, const JELLY: bool, const LEAK: bool>(
+    p: &crate::network::FastLif,
+    cur: &[i32],
+    v: &mut [i32],
+    spikes: &mut [u64],
+) {
+    #[target_feature(enable = "avx2")]
+    fn inner<const R: u8, const J: bool, const L: bool>(
+        p: &crate::network::FastLif,
+        cur: &[i32],
+        v: &mut [i32],
+        spikes: &mut [u64],
+    ) {
+        crate::network::lif_int_body::<R, J, L>(p, cur, v, spikes)
+    }
+    assert!(has_avx2());
+    // SAFETY: AVX2 was detected just above; the body is safe code (bounds-checked slices).
+    unsafe { inner::<RESET, JELLY, LEAK>(p, cur, v, spikes) }
+}
+
+/// The runtime's float LIF step compiled with AVX2 (same operations, same order: the results
+/// are identical to the baseline build, only vectorised).
+pub(crate) fn avx2_lif_f32<const RESET: u8, const JELLY: bool>(
+    p: &crate::neuron::LifParams,
+    cur: &[f32],
+    v: &mut [f32],
+    spikes: &mut [u64],
+) {
+    #[target_feature(enable = "avx2")]
+    fn inner<const R: u8, const J: bool>(
+        p: &crate::neuron::LifParams,
+        cur: &[f32],
+        v: &mut [f32],
+        spikes: &mut [u64],
+    ) {
+        crate::network::lif_f32_body::<R, J>(p, cur, v, spikes)
+    }
+    assert!(has_avx2());
+    // SAFETY: AVX2 was detected just above; the body is safe code (bounds-checked slices).
+    unsafe { inner::<RESET, JELLY>(p, cur, v, spikes) }
+}
