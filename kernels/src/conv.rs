@@ -389,9 +389,10 @@ impl<W: Copy> Conv2d<W> {
             self.scatter_hwc(spikes, scratch);
             let p = self.geom.out_h * self.geom.out_w;
             let occ = self.geom.out_channels;
-            for (pos, cell) in scratch.chunks_exact(occ).enumerate() {
-                for (oc, &v) in cell.iter().enumerate() {
-                    out[oc * p + pos] += v;
+            // Transpose-add, one output-channel plane at a time (contiguous writes).
+            for (oc, plane) in out.chunks_exact_mut(p).enumerate() {
+                for (o, cell) in plane.iter_mut().zip(scratch.chunks_exact(occ)) {
+                    *o += cell[oc];
                 }
             }
             Ok(())
@@ -443,23 +444,26 @@ impl<W: Copy> Conv2d<W> {
         crate::spikes::for_each_set_bit(spikes, |i| {
             let (c, y, x) = g.decode(i);
             let (yp, xp) = (y + pad, x + pad);
-            let r = xp % s;
-            for ky in (yp % s..kh.min(yp + 1)).step_by(s) {
-                let oy = (yp - ky) / s;
-                if oy >= oh {
-                    continue;
-                }
+            let Some((ky0, oy0, ny)) = taps_on_axis(yp, s, kh, oh) else {
+                return;
+            };
+            let Some((kx0, ox0, nx)) = taps_on_axis(xp, s, kw, ow) else {
+                return;
+            };
+            for a in 0..ny {
+                let (ky, oy) = (ky0 + a * s, oy0 - a);
                 let tap_row = (c * kh + ky) * kw;
-                for kx in (r..kw.min(xp + 1)).step_by(s) {
-                    let ox = (xp - kx) / s;
-                    if ox >= ow {
-                        continue;
-                    }
-                    let dst = &mut out[(oy * ow + ox) * occ..][..occ];
-                    let src = &self.taps_hwc[(tap_row + kx) * occ..][..occ];
-                    for (o, &w) in dst.iter_mut().zip(src) {
-                        *o += w.into();
-                    }
+                // Taps kx0, kx0 + s, ... reach outputs ox0, ox0 - 1, ...: slice both runs once
+                // (one bounds check per kernel row) and walk them as fixed-size chunks.
+                let src =
+                    &self.taps_hwc[(tap_row + kx0) * occ..(tap_row + kx0 + (nx - 1) * s + 1) * occ];
+                let dst = &mut out[(oy * ow + ox0 + 1 - nx) * occ..(oy * ow + ox0 + 1) * occ];
+                for (d, w) in dst
+                    .chunks_exact_mut(occ)
+                    .rev()
+                    .zip(src.chunks_exact(occ).step_by(s))
+                {
+                    add_run(d, w);
                 }
             }
         });
@@ -497,12 +501,12 @@ impl<W: Copy> Conv2d<W> {
             let col0 = (base + j0 as isize) as usize;
             let len = j1 - j0;
             let c_block = c * g.kernel_h;
-            for ky in 0..g.kernel_h.min(yp + 1) {
-                let t = yp - ky;
-                if !t.is_multiple_of(s) || t / s >= oh {
-                    continue;
-                }
-                let row_start = (t / s) * ow + col0;
+            let Some((ky0, oy0, ny)) = taps_on_axis(yp, s, g.kernel_h, oh) else {
+                return;
+            };
+            for a in 0..ny {
+                let (ky, oy) = (ky0 + a * s, oy0 - a);
+                let row_start = oy * ow + col0;
                 let tap_block = (c_block + ky) * occ * kw + p0 + j0;
                 for oc in 0..occ {
                     let dst = &mut out[oc * plane + row_start..][..len];
@@ -514,6 +518,65 @@ impl<W: Copy> Conv2d<W> {
             }
         });
         Ok(())
+    }
+}
+
+/// The kernel taps along one axis that connect padded input coordinate `p` to an output:
+/// `k = k0 + a * s` reaches output `o0 - a` for `a in 0..n`. Taps satisfy `k = p mod s`,
+/// `k < kernel`, and `0 <= (p - k) / s < out`. `None` when there are none. Computed with one
+/// division, so the per-tap loops need none.
+#[inline]
+fn taps_on_axis(p: usize, s: usize, kernel: usize, out: usize) -> Option<(usize, usize, usize)> {
+    let (q, r) = (p / s, p % s);
+    if r >= kernel {
+        return None;
+    }
+    // a ranges over [q - (out - 1), q] (output in range) and [0, (kernel - 1 - r) / s].
+    let a_lo = q.saturating_sub(out - 1);
+    let a_hi = q.min((kernel - 1 - r) / s);
+    if a_lo > a_hi {
+        return None;
+    }
+    Some((r + a_lo * s, q - a_lo, a_hi - a_lo + 1))
+}
+
+/// `dst[i] += src[i]`, in fixed blocks of 8 so that the compiler emits whole vector adds even
+/// for short runs (a variable-length loop of 8 would run its scalar remainder).
+/// Common output-channel counts get a fully unrolled copy.
+#[inline(always)]
+fn add_run<W: Copy + Into<A>, A: Copy + AddAssign>(dst: &mut [A], src: &[W]) {
+    match dst.len() {
+        8 => add_fixed::<8, W, A>(dst, src),
+        16 => add_fixed::<16, W, A>(dst, src),
+        32 => add_fixed::<32, W, A>(dst, src),
+        64 => add_fixed::<64, W, A>(dst, src),
+        _ => add_blocks(dst, src),
+    }
+}
+
+#[inline(always)]
+fn add_fixed<const N: usize, W: Copy + Into<A>, A: Copy + AddAssign>(dst: &mut [A], src: &[W]) {
+    let d: &mut [A; N] = dst.try_into().expect("run length");
+    let s: &[W; N] = src.try_into().expect("run length");
+    for k in 0..N {
+        d[k] += s[k].into();
+    }
+}
+
+#[inline(always)]
+fn add_blocks<W: Copy + Into<A>, A: Copy + AddAssign>(dst: &mut [A], src: &[W]) {
+    debug_assert_eq!(dst.len(), src.len());
+    let mut d = dst.chunks_exact_mut(8);
+    let mut s = src.chunks_exact(8);
+    for (d8, s8) in (&mut d).zip(&mut s) {
+        let d8: &mut [A; 8] = d8.try_into().expect("chunk of 8");
+        let s8: &[W; 8] = s8.try_into().expect("chunk of 8");
+        for k in 0..8 {
+            d8[k] += s8[k].into();
+        }
+    }
+    for (o, &w) in d.into_remainder().iter_mut().zip(s.remainder()) {
+        *o += w.into();
     }
 }
 
