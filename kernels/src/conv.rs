@@ -401,21 +401,21 @@ impl<W: Copy> Conv2d<W> {
         }
     }
 
-    /// The strategy rule: the channel-last scatter costs about one vector add per
-    /// (spike, kernel tap) plus one pass over the output to transpose it; the row scatter
-    /// costs one short (kernel-width) slice add per (spike, kernel row, output channel).
-    /// Chooses the channel-last path when its estimated cost is lower (constants measured with
-    /// `cargo bench -p benches --bench conv`).
+    /// The strategy rule, from instruction counts measured with valgrind (cachegrind) on the
+    /// three layers of `benches/benches/conv.rs` at 2-30 % density (a machine-independent proxy
+    /// for time on a 2-core machine too busy for stable timings): the channel-last scatter
+    /// costs about `25 + 24 * ceil(out_channels / 8)` instructions per (spike, reachable tap)
+    /// plus 10 per output for the scratch and the transpose; the row scatter about 45 per
+    /// (spike, reachable kernel row, output channel). Returns true when the channel-last path
+    /// is estimated cheaper for `active_spikes` input spikes.
     pub fn prefers_hwc(&self, active_spikes: usize) -> bool {
         let g = &self.geom;
-        let taps = (g.kernel_h * g.kernel_w) as f64 / (g.stride * g.stride) as f64;
-        let vectors = g.out_channels.div_ceil(8) as f64;
-        let hwc =
-            active_spikes as f64 * taps * (2.0 + vectors) + 0.5 * self.geom.output_len() as f64;
-        let rows = active_spikes as f64
-            * (g.kernel_h as f64 / g.stride as f64)
-            * g.out_channels as f64
-            * (4.0 + (g.kernel_w as f64 / g.stride as f64));
+        let sp = active_spikes as f64;
+        let s = g.stride as f64;
+        let taps = (g.kernel_h as f64 / s).max(1.0) * (g.kernel_w as f64 / s).max(1.0);
+        let hwc = sp * taps * (25.0 + 24.0 * g.out_channels.div_ceil(8) as f64)
+            + 10.0 * g.output_len() as f64;
+        let rows = sp * (g.kernel_h as f64 / s).max(1.0) * g.out_channels as f64 * 45.0;
         hwc < rows
     }
 
@@ -453,17 +453,13 @@ impl<W: Copy> Conv2d<W> {
             for a in 0..ny {
                 let (ky, oy) = (ky0 + a * s, oy0 - a);
                 let tap_row = (c * kh + ky) * kw;
-                // Taps kx0, kx0 + s, ... reach outputs ox0, ox0 - 1, ...: slice both runs once
-                // (one bounds check per kernel row) and walk them as fixed-size chunks.
-                let src =
-                    &self.taps_hwc[(tap_row + kx0) * occ..(tap_row + kx0 + (nx - 1) * s + 1) * occ];
-                let dst = &mut out[(oy * ow + ox0 + 1 - nx) * occ..(oy * ow + ox0 + 1) * occ];
-                for (d, w) in dst
-                    .chunks_exact_mut(occ)
-                    .rev()
-                    .zip(src.chunks_exact(occ).step_by(s))
-                {
-                    add_run(d, w);
+                // Taps kx0, kx0 + s, ... reach outputs ox0, ox0 - 1, ...
+                let mut src = (tap_row + kx0) * occ;
+                let mut dst = (oy * ow + ox0) * occ;
+                for _ in 0..nx {
+                    add_run(&mut out[dst..dst + occ], &self.taps_hwc[src..src + occ]);
+                    src += s * occ;
+                    dst = dst.wrapping_sub(occ); // wraps only after the last run
                 }
             }
         });
@@ -542,25 +538,9 @@ fn taps_on_axis(p: usize, s: usize, kernel: usize, out: usize) -> Option<(usize,
 
 /// `dst[i] += src[i]`, in fixed blocks of 8 so that the compiler emits whole vector adds even
 /// for short runs (a variable-length loop of 8 would run its scalar remainder).
-/// Common output-channel counts get a fully unrolled copy.
 #[inline(always)]
 fn add_run<W: Copy + Into<A>, A: Copy + AddAssign>(dst: &mut [A], src: &[W]) {
-    match dst.len() {
-        8 => add_fixed::<8, W, A>(dst, src),
-        16 => add_fixed::<16, W, A>(dst, src),
-        32 => add_fixed::<32, W, A>(dst, src),
-        64 => add_fixed::<64, W, A>(dst, src),
-        _ => add_blocks(dst, src),
-    }
-}
-
-#[inline(always)]
-fn add_fixed<const N: usize, W: Copy + Into<A>, A: Copy + AddAssign>(dst: &mut [A], src: &[W]) {
-    let d: &mut [A; N] = dst.try_into().expect("run length");
-    let s: &[W; N] = src.try_into().expect("run length");
-    for k in 0..N {
-        d[k] += s[k].into();
-    }
+    add_blocks(dst, src)
 }
 
 #[inline(always)]
