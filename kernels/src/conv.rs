@@ -6,12 +6,22 @@
 //! or `flatten` (which is then the identity) without any permutation.
 //!
 //! Nothing is multiplied: every active input spike `(c, y, x)` *adds* its kernel slice into the
-//! output window it reaches. For kernel row `ky` the reached outputs of one output channel form
-//! one contiguous run of output row `oy = (y + pad - ky) / stride`, and the weights they receive
-//! are the kernel taps `kx = (x + pad) mod stride + m * stride` in reverse order. [`Conv2d`]
-//! stores the taps pre-arranged that way (per input channel, kernel row, output channel and
-//! stride phase, reversed and contiguous), so every spike performs `out_channels x kernel_h`
-//! contiguous slice additions.
+//! output window it reaches. [`Conv2d`] pre-arranges the weights once for two scatter
+//! strategies and picks one per call ([`Conv2d::prefers_hwc`]):
+//!
+//! - **channel-last** ([`Conv2d::accumulate_hwc`]): weights stored `[c][ky][kx][oc]`; every
+//!   (spike, kernel tap) adds one contiguous run of `out_channels` weights into a channel-last
+//!   scratch (vectorised), which is then transposed-added into the channel-major output. Best
+//!   at moderate and high density and for many output channels.
+//! - **rows** ([`Conv2d::accumulate_rows`]): for kernel row `ky`, the outputs of one channel
+//!   reached by a spike form one contiguous run of output row `oy = (y + pad - ky) / stride`,
+//!   receiving the taps `kx = (x + pad) mod stride + m * stride` in reverse order; these are
+//!   stored reversed and contiguous per stride phase, so a spike costs
+//!   `out_channels x kernel_h` short slice additions and no transpose. Best at very low density
+//!   on large output maps.
+//!
+//! Tap ranges along each axis are computed with one division per spike and axis
+//! (`taps_on_axis`), never per tap.
 //!
 //! [`conv2d_reference`] is the plain output-centric definition (a gather with 0/1 inputs), used
 //! to check the fast path. Integer accumulation is exact, so the two agree bit for bit; in `f32`
@@ -19,8 +29,13 @@
 //! sum is an integer below `2^24`).
 //!
 //! Use for one sample and one timestep (e.g. in [`crate::network`]): build `Conv2d` once per
-//! layer from the PyTorch-layout weights, then per step fill the current buffer with the bias
-//! and call [`Conv2d::accumulate`] with the previous layer's spike row.
+//! layer from the PyTorch-layout weights (`Conv2d::<i16>::new` for the integer golden model,
+//! `Conv2d::<f32>::new` for float), keep one scratch `Vec` per layer and sample, then per step
+//! fill the current buffer with the bias broadcast over each output channel's plane
+//! (`out[oc * out_h * out_w ..][.. out_h * out_w] = bias[oc]`) and call
+//! [`Conv2d::accumulate_with_scratch`] with the previous layer's bit-packed spike row. Before
+//! building the integer form, [`check_accumulator`] proves the `i32` accumulator cannot
+//! overflow.
 
 use std::ops::AddAssign;
 
