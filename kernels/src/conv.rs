@@ -6,12 +6,22 @@
 //! or `flatten` (which is then the identity) without any permutation.
 //!
 //! Nothing is multiplied: every active input spike `(c, y, x)` *adds* its kernel slice into the
-//! output window it reaches. For kernel row `ky` the reached outputs of one output channel form
-//! one contiguous run of output row `oy = (y + pad - ky) / stride`, and the weights they receive
-//! are the kernel taps `kx = (x + pad) mod stride + m * stride` in reverse order. [`Conv2d`]
-//! stores the taps pre-arranged that way (per input channel, kernel row, output channel and
-//! stride phase, reversed and contiguous), so every spike performs `out_channels x kernel_h`
-//! contiguous slice additions.
+//! output window it reaches. [`Conv2d`] pre-arranges the weights once for two scatter
+//! strategies and picks one per call ([`Conv2d::prefers_hwc`]):
+//!
+//! - **channel-last** ([`Conv2d::accumulate_hwc`]): weights stored `[c][ky][kx][oc]`; every
+//!   (spike, kernel tap) adds one contiguous run of `out_channels` weights into a channel-last
+//!   scratch (vectorised), which is then transposed-added into the channel-major output. Best
+//!   at moderate and high density and for many output channels.
+//! - **rows** ([`Conv2d::accumulate_rows`]): for kernel row `ky`, the outputs of one channel
+//!   reached by a spike form one contiguous run of output row `oy = (y + pad - ky) / stride`,
+//!   receiving the taps `kx = (x + pad) mod stride + m * stride` in reverse order; these are
+//!   stored reversed and contiguous per stride phase, so a spike costs
+//!   `out_channels x kernel_h` short slice additions and no transpose. Best at very low density
+//!   on large output maps.
+//!
+//! Tap ranges along each axis are computed with one division per spike and axis
+//! (`taps_on_axis`), never per tap.
 //!
 //! [`conv2d_reference`] is the plain output-centric definition (a gather with 0/1 inputs), used
 //! to check the fast path. Integer accumulation is exact, so the two agree bit for bit; in `f32`
@@ -19,8 +29,13 @@
 //! sum is an integer below `2^24`).
 //!
 //! Use for one sample and one timestep (e.g. in [`crate::network`]): build `Conv2d` once per
-//! layer from the PyTorch-layout weights, then per step fill the current buffer with the bias
-//! and call [`Conv2d::accumulate`] with the previous layer's spike row.
+//! layer from the PyTorch-layout weights (`Conv2d::<i16>::new` for the integer golden model,
+//! `Conv2d::<f32>::new` for float), keep one scratch `Vec` per layer and sample, then per step
+//! fill the current buffer with the bias broadcast over each output channel's plane
+//! (`out[oc * out_h * out_w ..][.. out_h * out_w] = bias[oc]`) and call
+//! [`Conv2d::accumulate_with_scratch`] with the previous layer's bit-packed spike row. Before
+//! building the integer form, [`check_accumulator`] proves the `i32` accumulator cannot
+//! overflow.
 
 use std::ops::AddAssign;
 
@@ -389,9 +404,10 @@ impl<W: Copy> Conv2d<W> {
             self.scatter_hwc(spikes, scratch);
             let p = self.geom.out_h * self.geom.out_w;
             let occ = self.geom.out_channels;
-            for (pos, cell) in scratch.chunks_exact(occ).enumerate() {
-                for (oc, &v) in cell.iter().enumerate() {
-                    out[oc * p + pos] += v;
+            // Transpose-add, one output-channel plane at a time (contiguous writes).
+            for (oc, plane) in out.chunks_exact_mut(p).enumerate() {
+                for (o, cell) in plane.iter_mut().zip(scratch.chunks_exact(occ)) {
+                    *o += cell[oc];
                 }
             }
             Ok(())
@@ -400,21 +416,21 @@ impl<W: Copy> Conv2d<W> {
         }
     }
 
-    /// The strategy rule: the channel-last scatter costs about one vector add per
-    /// (spike, kernel tap) plus one pass over the output to transpose it; the row scatter
-    /// costs one short (kernel-width) slice add per (spike, kernel row, output channel).
-    /// Chooses the channel-last path when its estimated cost is lower (constants measured with
-    /// `cargo bench -p benches --bench conv`).
+    /// The strategy rule, from instruction counts measured with valgrind (cachegrind) on the
+    /// three layers of `benches/benches/conv.rs` at 2-30 % density (a machine-independent proxy
+    /// for time on a 2-core machine too busy for stable timings): the channel-last scatter
+    /// costs about `25 + 24 * ceil(out_channels / 8)` instructions per (spike, reachable tap)
+    /// plus 10 per output for the scratch and the transpose; the row scatter about 45 per
+    /// (spike, reachable kernel row, output channel). Returns true when the channel-last path
+    /// is estimated cheaper for `active_spikes` input spikes.
     pub fn prefers_hwc(&self, active_spikes: usize) -> bool {
         let g = &self.geom;
-        let taps = (g.kernel_h * g.kernel_w) as f64 / (g.stride * g.stride) as f64;
-        let vectors = g.out_channels.div_ceil(8) as f64;
-        let hwc =
-            active_spikes as f64 * taps * (2.0 + vectors) + 0.5 * self.geom.output_len() as f64;
-        let rows = active_spikes as f64
-            * (g.kernel_h as f64 / g.stride as f64)
-            * g.out_channels as f64
-            * (4.0 + (g.kernel_w as f64 / g.stride as f64));
+        let sp = active_spikes as f64;
+        let s = g.stride as f64;
+        let taps = (g.kernel_h as f64 / s).max(1.0) * (g.kernel_w as f64 / s).max(1.0);
+        let hwc = sp * taps * (25.0 + 24.0 * g.out_channels.div_ceil(8) as f64)
+            + 10.0 * g.output_len() as f64;
+        let rows = sp * (g.kernel_h as f64 / s).max(1.0) * g.out_channels as f64 * 45.0;
         hwc < rows
     }
 
@@ -443,23 +459,22 @@ impl<W: Copy> Conv2d<W> {
         crate::spikes::for_each_set_bit(spikes, |i| {
             let (c, y, x) = g.decode(i);
             let (yp, xp) = (y + pad, x + pad);
-            let r = xp % s;
-            for ky in (yp % s..kh.min(yp + 1)).step_by(s) {
-                let oy = (yp - ky) / s;
-                if oy >= oh {
-                    continue;
-                }
+            let Some((ky0, oy0, ny)) = taps_on_axis(yp, s, kh, oh) else {
+                return;
+            };
+            let Some((kx0, ox0, nx)) = taps_on_axis(xp, s, kw, ow) else {
+                return;
+            };
+            for a in 0..ny {
+                let (ky, oy) = (ky0 + a * s, oy0 - a);
                 let tap_row = (c * kh + ky) * kw;
-                for kx in (r..kw.min(xp + 1)).step_by(s) {
-                    let ox = (xp - kx) / s;
-                    if ox >= ow {
-                        continue;
-                    }
-                    let dst = &mut out[(oy * ow + ox) * occ..][..occ];
-                    let src = &self.taps_hwc[(tap_row + kx) * occ..][..occ];
-                    for (o, &w) in dst.iter_mut().zip(src) {
-                        *o += w.into();
-                    }
+                // Taps kx0, kx0 + s, ... reach outputs ox0, ox0 - 1, ...
+                let mut src = (tap_row + kx0) * occ;
+                let mut dst = (oy * ow + ox0) * occ;
+                for _ in 0..nx {
+                    add_run(&mut out[dst..dst + occ], &self.taps_hwc[src..src + occ]);
+                    src += s * occ;
+                    dst = dst.wrapping_sub(occ); // wraps only after the last run
                 }
             }
         });
@@ -497,12 +512,12 @@ impl<W: Copy> Conv2d<W> {
             let col0 = (base + j0 as isize) as usize;
             let len = j1 - j0;
             let c_block = c * g.kernel_h;
-            for ky in 0..g.kernel_h.min(yp + 1) {
-                let t = yp - ky;
-                if !t.is_multiple_of(s) || t / s >= oh {
-                    continue;
-                }
-                let row_start = (t / s) * ow + col0;
+            let Some((ky0, oy0, ny)) = taps_on_axis(yp, s, g.kernel_h, oh) else {
+                return;
+            };
+            for a in 0..ny {
+                let (ky, oy) = (ky0 + a * s, oy0 - a);
+                let row_start = oy * ow + col0;
                 let tap_block = (c_block + ky) * occ * kw + p0 + j0;
                 for oc in 0..occ {
                     let dst = &mut out[oc * plane + row_start..][..len];
@@ -514,6 +529,49 @@ impl<W: Copy> Conv2d<W> {
             }
         });
         Ok(())
+    }
+}
+
+/// The kernel taps along one axis that connect padded input coordinate `p` to an output:
+/// `k = k0 + a * s` reaches output `o0 - a` for `a in 0..n`. Taps satisfy `k = p mod s`,
+/// `k < kernel`, and `0 <= (p - k) / s < out`. `None` when there are none. Computed with one
+/// division, so the per-tap loops need none.
+#[inline]
+fn taps_on_axis(p: usize, s: usize, kernel: usize, out: usize) -> Option<(usize, usize, usize)> {
+    let (q, r) = (p / s, p % s);
+    if r >= kernel {
+        return None;
+    }
+    // a ranges over [q - (out - 1), q] (output in range) and [0, (kernel - 1 - r) / s].
+    let a_lo = q.saturating_sub(out - 1);
+    let a_hi = q.min((kernel - 1 - r) / s);
+    if a_lo > a_hi {
+        return None;
+    }
+    Some((r + a_lo * s, q - a_lo, a_hi - a_lo + 1))
+}
+
+/// `dst[i] += src[i]`, in fixed blocks of 8 so that the compiler emits whole vector adds even
+/// for short runs (a variable-length loop of 8 would run its scalar remainder).
+#[inline(always)]
+fn add_run<W: Copy + Into<A>, A: Copy + AddAssign>(dst: &mut [A], src: &[W]) {
+    add_blocks(dst, src)
+}
+
+#[inline(always)]
+fn add_blocks<W: Copy + Into<A>, A: Copy + AddAssign>(dst: &mut [A], src: &[W]) {
+    debug_assert_eq!(dst.len(), src.len());
+    let mut d = dst.chunks_exact_mut(8);
+    let mut s = src.chunks_exact(8);
+    for (d8, s8) in (&mut d).zip(&mut s) {
+        let d8: &mut [A; 8] = d8.try_into().expect("chunk of 8");
+        let s8: &[W; 8] = s8.try_into().expect("chunk of 8");
+        for k in 0..8 {
+            d8[k] += s8[k].into();
+        }
+    }
+    for (o, &w) in d.into_remainder().iter_mut().zip(s.remainder()) {
+        *o += w.into();
     }
 }
 

@@ -20,7 +20,17 @@ fn case() -> impl Strategy<Value = Case> {
         1usize..4,
         1usize..10,
         1usize..10,
-        1usize..5,
+        // Output channels: small counts, and the unrolled run lengths (8, 16, 32, 64) and
+        // their neighbours.
+        prop_oneof![
+            1usize..5,
+            Just(7),
+            Just(8),
+            Just(9),
+            Just(16),
+            Just(32),
+            Just(64)
+        ],
         1usize..5,
         1usize..5,
         1usize..4,
