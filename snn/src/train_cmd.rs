@@ -185,7 +185,7 @@ fn check_hidden(hidden: &[usize]) -> CliResult<()> {
     sizes.extend(hidden);
     sizes.push(10);
     for w in sizes.windows(2) {
-        let n = w[0].checked_mul(w[1]).unwrap_or(usize::MAX);
+        let n = w[0].saturating_mul(w[1]);
         if w[1] == 0 || n > kernels::model::MAX_LAYER_ELEMENTS {
             return Err(CliError::input(format!(
                 "--hidden {hidden:?}: a {} x {} layer is outside 1..={} weights",
