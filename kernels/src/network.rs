@@ -6,7 +6,7 @@
 //! * dense layers use the [`crate::fc`] kernels on input-major rows ([`crate::fc::RowMatrix`]),
 //!   re-packed once at construction. Integer layers use `i16` rows with `i16` accumulators when
 //!   [`crate::fc::I16Rows`] proves they cannot overflow (else `i32` accumulators, with `i8` rows
-//!   when the weights have at most 8 bits), and, for weights of at most 3 bits, the bit-plane popcount kernel on the steps where
+//!   when the weights have at most 8 bits), and, for 2-bit weights, the bit-plane popcount kernel on the steps where
 //!   [`crate::bitplane::prefer_bitplane`] says it is faster. All choices give the same integers.
 //! * conv layers use [`crate::conv::Conv2d`]; sum/average pooling [`crate::pool`]; flatten is
 //!   the identity on the (channel-major) spike map.
@@ -444,7 +444,7 @@ enum IntRows {
 enum IntOp {
     Dense {
         rows: IntRows,
-        /// For weights of at most 3 bits: the bit-plane form, used on dense steps.
+        /// For 2-bit weights: the bit-plane form, used on dense steps.
         planes: Option<BitPlaneMatrix>,
         weight_bits: u8,
     },
@@ -462,7 +462,7 @@ struct IntLayerRt {
 }
 
 /// Bit-plane form only pays off for very low-bit weights (see [`prefer_bitplane`]).
-const BITPLANE_MAX_BITS: u8 = 3;
+const BITPLANE_MAX_BITS: u8 = 2;
 
 fn build_int_dense(l: &IntLayer, inputs: usize, outputs: usize) -> Result<IntOp> {
     // Prove the i32 accumulator cannot overflow: bias + any subset sum of a column.
