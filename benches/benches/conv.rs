@@ -110,6 +110,55 @@ fn conv(c: &mut Criterion<ThreadCpuTime>) {
     g.finish();
 }
 
+/// The first layer at 2 %, 10 % and 30 % input density: where the strategy rule switches.
+fn density_sweep(c: &mut Criterion<ThreadCpuTime>) {
+    let input = Shape {
+        channels: 1,
+        height: 28,
+        width: 28,
+    };
+    let geom = ConvGeometry::new(input, 8, [5, 5], 1, 2).unwrap();
+    let conv = Conv2d::new(geom, &weights(geom.weight_len())).unwrap();
+    for per_mille in [20, 100, 300] {
+        let sp = spikes(geom.input_len(), per_mille);
+        let mut g = c.benchmark_group(format!(
+            "conv_c1_density_{per_mille}permille_hwc_{}",
+            conv.prefers_hwc(sp.count())
+        ));
+        g.throughput(Throughput::Elements(geom.synaptic_ops(sp.words())));
+        let mut out = vec![0i32; geom.output_len()];
+        let mut scratch = Vec::new();
+        g.bench_function("fast", |b| {
+            b.iter(|| {
+                out.fill(0);
+                conv.accumulate_with_scratch(black_box(sp.words()), &mut out, &mut scratch)
+                    .unwrap();
+            })
+        });
+        g.bench_function("rows", |b| {
+            b.iter(|| {
+                out.fill(0);
+                conv.accumulate_rows(black_box(sp.words()), &mut out)
+                    .unwrap();
+            })
+        });
+        let mut hwc = vec![0i32; geom.output_len()];
+        let mut chw = vec![0i32; geom.output_len()];
+        g.bench_function("hwc_plus_transpose", |b| {
+            b.iter(|| {
+                hwc.fill(0);
+                conv.accumulate_hwc(black_box(sp.words()), &mut hwc)
+                    .unwrap();
+                chw.fill(0);
+                for (i, v) in chw.iter_mut().enumerate() {
+                    *v += hwc[(i % 784) * 8 + i / 784];
+                }
+            })
+        });
+        g.finish();
+    }
+}
+
 /// Thread CPU time (not wall time): the 2-core machine is shared, see `benches::cpu_time`.
 fn config() -> Criterion<ThreadCpuTime> {
     Criterion::default()
@@ -119,5 +168,5 @@ fn config() -> Criterion<ThreadCpuTime> {
         .sample_size(30)
 }
 
-criterion_group! { name = benches; config = config(); targets = conv }
+criterion_group! { name = benches; config = config(); targets = conv, density_sweep }
 criterion_main!(benches);

@@ -25,8 +25,9 @@
 //!
 //! [`conv2d_reference`] is the plain output-centric definition (a gather with 0/1 inputs), used
 //! to check the fast path. Integer accumulation is exact, so the two agree bit for bit; in `f32`
-//! they add in different orders (a documented rounding difference; exact when every partial
-//! sum is an integer below `2^24`).
+//! they add in different orders: identical when every partial sum is an integer below `2^24`,
+//! otherwise within `2 * (fan_in + 1) * 2^-24 * (|initial value| + sum of |added weights|)` per
+//! output (the first-order rounding bound of both orders; checked in `tests/conv_props.rs`).
 //!
 //! Use for one sample and one timestep (e.g. in [`crate::network`]): build `Conv2d` once per
 //! layer from the PyTorch-layout weights (`Conv2d::<i16>::new` for the integer golden model,

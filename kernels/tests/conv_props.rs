@@ -131,6 +131,29 @@ proptest! {
     }
 
     #[test]
+    fn conv_f32_within_summation_bound(case in case(), scale in 1e-3f32..1e3) {
+        // Arbitrary f32 weights: the two summation orders may round differently. Each result is
+        // a sum of at most n = fan_in (+1 for the initial value) terms, so each differs from
+        // the exact sum by at most (n - 1) * u * sum|terms| (u = 2^-24, first-order bound);
+        // the two differ by at most twice that.
+        let s = SpikeVec::from_bools(&case.spikes);
+        let n = case.geom.output_len();
+        let wf: Vec<f32> = case.weights.iter().map(|&w| w as f32 * scale / 32768.0).collect();
+        let mut fast = vec![0.5f32; n];
+        let mut refr = vec![0.5f32; n];
+        Conv2d::new(case.geom, &wf).unwrap().accumulate(s.words(), &mut fast).unwrap();
+        conv2d_reference(&case.geom, &wf, s.words(), &mut refr).unwrap();
+        let abs: Vec<f32> = wf.iter().map(|w| w.abs()).collect();
+        let mut mag = vec![0.5f32; n];
+        conv2d_reference(&case.geom, &abs, s.words(), &mut mag).unwrap();
+        let terms = (case.geom.fan_in() + 1) as f32;
+        for i in 0..n {
+            let bound = 2.0 * terms * f32::EPSILON / 2.0 * mag[i] * 1.01;
+            prop_assert!((fast[i] - refr[i]).abs() <= bound, "output {}: {} vs {}", i, fast[i], refr[i]);
+        }
+    }
+
+    #[test]
     fn conv_synaptic_ops_count_nonzero_contributions(case in case()) {
         // With all weights 1, the sum of outputs equals the number of synaptic operations.
         let s = SpikeVec::from_bools(&case.spikes);
