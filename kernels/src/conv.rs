@@ -6,21 +6,37 @@
 //! or `flatten` (which is then the identity) without any permutation.
 //!
 //! Nothing is multiplied: every active input spike `(c, y, x)` *adds* its kernel slice into the
-//! output window it reaches. For kernel row `ky` the reached outputs of one output channel form
-//! one contiguous run of output row `oy = (y + pad - ky) / stride`, and the weights they receive
-//! are the kernel taps `kx = (x + pad) mod stride + m * stride` in reverse order. [`Conv2d`]
-//! stores the taps pre-arranged that way (per input channel, kernel row, output channel and
-//! stride phase, reversed and contiguous), so every spike performs `out_channels x kernel_h`
-//! contiguous slice additions.
+//! output window it reaches. [`Conv2d`] pre-arranges the weights once for two scatter
+//! strategies and picks one per call ([`Conv2d::prefers_hwc`]):
+//!
+//! - **channel-last** ([`Conv2d::accumulate_hwc`]): weights stored `[c][ky][kx][oc]`; every
+//!   (spike, kernel tap) adds one contiguous run of `out_channels` weights into a channel-last
+//!   scratch (vectorised), which is then transposed-added into the channel-major output. Best
+//!   at moderate and high density and for many output channels.
+//! - **rows** ([`Conv2d::accumulate_rows`]): for kernel row `ky`, the outputs of one channel
+//!   reached by a spike form one contiguous run of output row `oy = (y + pad - ky) / stride`,
+//!   receiving the taps `kx = (x + pad) mod stride + m * stride` in reverse order; these are
+//!   stored reversed and contiguous per stride phase, so a spike costs
+//!   `out_channels x kernel_h` short slice additions and no transpose. Best at very low density
+//!   on large output maps.
+//!
+//! Tap ranges along each axis are computed with one division per spike and axis
+//! (`taps_on_axis`), never per tap.
 //!
 //! [`conv2d_reference`] is the plain output-centric definition (a gather with 0/1 inputs), used
 //! to check the fast path. Integer accumulation is exact, so the two agree bit for bit; in `f32`
-//! they add in different orders (a documented rounding difference; exact when every partial
-//! sum is an integer below `2^24`).
+//! they add in different orders: identical when every partial sum is an integer below `2^24`,
+//! otherwise within `2 * (fan_in + 1) * 2^-24 * (|initial value| + sum of |added weights|)` per
+//! output (the first-order rounding bound of both orders; checked in `tests/conv_props.rs`).
 //!
 //! Use for one sample and one timestep (e.g. in [`crate::network`]): build `Conv2d` once per
-//! layer from the PyTorch-layout weights, then per step fill the current buffer with the bias
-//! and call [`Conv2d::accumulate`] with the previous layer's spike row.
+//! layer from the PyTorch-layout weights (`Conv2d::<i16>::new` for the integer golden model,
+//! `Conv2d::<f32>::new` for float), keep one scratch `Vec` per layer and sample, then per step
+//! fill the current buffer with the bias broadcast over each output channel's plane
+//! (`out[oc * out_h * out_w ..][.. out_h * out_w] = bias[oc]`) and call
+//! [`Conv2d::accumulate_with_scratch`] with the previous layer's bit-packed spike row. Before
+//! building the integer form, [`check_accumulator`] proves the `i32` accumulator cannot
+//! overflow.
 
 use std::ops::AddAssign;
 
@@ -296,6 +312,9 @@ pub struct Conv2d<W> {
     /// Start of phase `r`'s taps in a kernel row block (`r < min(stride, kernel_w)`), and the
     /// block length at the end.
     phase_offset: Vec<usize>,
+    /// `[c][ky][kx][oc]`: one contiguous run of `out_channels` weights per kernel tap, for the
+    /// channel-last scatter ([`Conv2d::accumulate_hwc`]).
+    taps_hwc: Vec<W>,
 }
 
 impl<W: Copy> Conv2d<W> {
@@ -327,10 +346,21 @@ impl<W: Copy> Conv2d<W> {
                 }
             }
         }
+        let (ic, kh, occ) = (geom.input.channels, geom.kernel_h, geom.out_channels);
+        let mut taps_hwc = Vec::with_capacity(weights.len());
+        for c in 0..ic {
+            for ky in 0..kh {
+                for kx in 0..kw {
+                    taps_hwc
+                        .extend((0..occ).map(|oc| weights[((oc * ic + c) * kh + ky) * kw + kx]));
+                }
+            }
+        }
         Ok(Conv2d {
             geom,
             taps,
             phase_offset,
+            taps_hwc,
         })
     }
 
@@ -343,7 +373,114 @@ impl<W: Copy> Conv2d<W> {
     /// `C x H x W` map, `words_for(C*H*W)` words, padding bits zero) into `out`
     /// (`out_channels x out_h x out_w`, channel-major). `out` is not cleared: fill it with the
     /// bias (or zeros) first.
+    ///
+    /// Chooses between the two scatter strategies with [`Conv2d::prefers_hwc`]; allocates a
+    /// scratch buffer when it takes the channel-last one (use
+    /// [`Conv2d::accumulate_with_scratch`] in hot loops).
     pub fn accumulate<A>(&self, spikes: &[u64], out: &mut [A]) -> Result<()>
+    where
+        W: Into<A>,
+        A: Copy + AddAssign + Default,
+    {
+        let mut scratch = Vec::new();
+        self.accumulate_with_scratch(spikes, out, &mut scratch)
+    }
+
+    /// [`Conv2d::accumulate`] with a caller-owned scratch buffer (resized as needed), so a
+    /// timestep loop allocates nothing.
+    pub fn accumulate_with_scratch<A>(
+        &self,
+        spikes: &[u64],
+        out: &mut [A],
+        scratch: &mut Vec<A>,
+    ) -> Result<()>
+    where
+        W: Into<A>,
+        A: Copy + AddAssign + Default,
+    {
+        self.geom.check_io(spikes, out)?;
+        if self.prefers_hwc(crate::spikes::count_ones(spikes)) {
+            scratch.clear();
+            scratch.resize(out.len(), A::default());
+            self.scatter_hwc(spikes, scratch);
+            let p = self.geom.out_h * self.geom.out_w;
+            let occ = self.geom.out_channels;
+            transpose_add(scratch, out, p, occ);
+            Ok(())
+        } else {
+            self.accumulate_rows(spikes, out)
+        }
+    }
+
+    /// The strategy rule, a cost model in nanoseconds fitted to the thread-CPU-time benchmark
+    /// `cargo bench -p benches --bench conv` (three layers at 10 % density; cross-checked with
+    /// valgrind instruction counts): the channel-last scatter costs about 4 ns per (spike,
+    /// reachable tap, block of 8 output channels) plus 1 ns per output for the scratch and the
+    /// transpose; the row scatter about `2.5 + kernel_w / stride` ns per (spike, reachable
+    /// kernel row, output channel). Returns true when the channel-last path is estimated
+    /// cheaper for `active_spikes` input spikes (it wins except at very low density on large
+    /// output maps).
+    pub fn prefers_hwc(&self, active_spikes: usize) -> bool {
+        let g = &self.geom;
+        let sp = active_spikes as f64;
+        let s = g.stride as f64;
+        let rows_per_spike = (g.kernel_h as f64 / s).max(1.0);
+        let cols_per_spike = (g.kernel_w as f64 / s).max(1.0);
+        let hwc = sp * rows_per_spike * cols_per_spike * 4.0 * g.out_channels.div_ceil(8) as f64
+            + g.output_len() as f64;
+        let rows = sp * rows_per_spike * g.out_channels as f64 * (2.5 + cols_per_spike);
+        hwc < rows
+    }
+
+    /// Channel-last scatter: adds the currents of `spikes` (channel-major `C x H x W` bits)
+    /// into `out_hwc` laid out `[out_h][out_w][out_channels]` (`out_hwc[(oy * out_w + ox) *
+    /// out_channels + oc]`): every (spike, kernel tap) adds one contiguous run of
+    /// `out_channels` weights. For runtimes that keep conv currents channel-last.
+    pub fn accumulate_hwc<A>(&self, spikes: &[u64], out_hwc: &mut [A]) -> Result<()>
+    where
+        W: Into<A>,
+        A: Copy + AddAssign,
+    {
+        self.geom.check_io(spikes, out_hwc)?;
+        self.scatter_hwc(spikes, out_hwc);
+        Ok(())
+    }
+
+    fn scatter_hwc<A>(&self, spikes: &[u64], out: &mut [A])
+    where
+        W: Into<A>,
+        A: Copy + AddAssign,
+    {
+        let g = &self.geom;
+        let (s, pad, kh, kw) = (g.stride, g.padding, g.kernel_h, g.kernel_w);
+        let (oh, ow, occ) = (g.out_h, g.out_w, g.out_channels);
+        crate::spikes::for_each_set_bit(spikes, |i| {
+            let (c, y, x) = g.decode(i);
+            let (yp, xp) = (y + pad, x + pad);
+            let Some((ky0, oy0, ny)) = taps_on_axis(yp, s, kh, oh) else {
+                return;
+            };
+            let Some((kx0, ox0, nx)) = taps_on_axis(xp, s, kw, ow) else {
+                return;
+            };
+            for a in 0..ny {
+                let (ky, oy) = (ky0 + a * s, oy0 - a);
+                let tap_row = (c * kh + ky) * kw;
+                // Taps kx0, kx0 + s, ... reach outputs ox0, ox0 - 1, ...
+                let mut src = (tap_row + kx0) * occ;
+                let mut dst = (oy * ow + ox0) * occ;
+                for _ in 0..nx {
+                    add_run(&mut out[dst..dst + occ], &self.taps_hwc[src..src + occ]);
+                    src += s * occ;
+                    dst = dst.wrapping_sub(occ); // wraps only after the last run
+                }
+            }
+        });
+    }
+
+    /// The row scatter alone (no strategy choice): channel-major output, one contiguous
+    /// kernel-row slice per (spike, kernel row, output channel).
+    pub fn accumulate_rows<A>(&self, spikes: &[u64], out: &mut [A]) -> Result<()>
     where
         W: Into<A>,
         A: Copy + AddAssign,
@@ -373,12 +510,12 @@ impl<W: Copy> Conv2d<W> {
             let col0 = (base + j0 as isize) as usize;
             let len = j1 - j0;
             let c_block = c * g.kernel_h;
-            for ky in 0..g.kernel_h.min(yp + 1) {
-                let t = yp - ky;
-                if !t.is_multiple_of(s) || t / s >= oh {
-                    continue;
-                }
-                let row_start = (t / s) * ow + col0;
+            let Some((ky0, oy0, ny)) = taps_on_axis(yp, s, g.kernel_h, oh) else {
+                return;
+            };
+            for a in 0..ny {
+                let (ky, oy) = (ky0 + a * s, oy0 - a);
+                let row_start = oy * ow + col0;
                 let tap_block = (c_block + ky) * occ * kw + p0 + j0;
                 for oc in 0..occ {
                     let dst = &mut out[oc * plane + row_start..][..len];
@@ -390,6 +527,81 @@ impl<W: Copy> Conv2d<W> {
             }
         });
         Ok(())
+    }
+}
+
+/// `out[oc * p + pos] += hwc[pos * occ + oc]`: the channel-last scratch transposed into the
+/// channel-major output. Common channel counts use a fixed-size version (no bounds checks,
+/// unrolled), others a plain loop with contiguous writes.
+fn transpose_add<A: Copy + AddAssign>(hwc: &[A], out: &mut [A], p: usize, occ: usize) {
+    match occ {
+        8 => transpose_fixed::<8, A>(hwc, out, p),
+        16 => transpose_fixed::<16, A>(hwc, out, p),
+        32 => transpose_fixed::<32, A>(hwc, out, p),
+        64 => transpose_fixed::<64, A>(hwc, out, p),
+        _ => {
+            for (oc, plane) in out.chunks_exact_mut(p).enumerate() {
+                for (o, cell) in plane.iter_mut().zip(hwc.chunks_exact(occ)) {
+                    *o += cell[oc];
+                }
+            }
+        }
+    }
+}
+
+fn transpose_fixed<const N: usize, A: Copy + AddAssign>(hwc: &[A], out: &mut [A], p: usize) {
+    let (cells, _) = hwc.as_chunks::<N>();
+    let mut planes: [&mut [A]; N] = {
+        let mut it = out.chunks_exact_mut(p);
+        std::array::from_fn(|_| it.next().expect("one plane per channel"))
+    };
+    for (pos, cell) in cells.iter().enumerate() {
+        for (plane, &v) in planes.iter_mut().zip(cell) {
+            plane[pos] += v;
+        }
+    }
+}
+
+/// The kernel taps along one axis that connect padded input coordinate `p` to an output:
+/// `k = k0 + a * s` reaches output `o0 - a` for `a in 0..n`. Taps satisfy `k = p mod s`,
+/// `k < kernel`, and `0 <= (p - k) / s < out`. `None` when there are none. Computed with one
+/// division, so the per-tap loops need none.
+#[inline]
+fn taps_on_axis(p: usize, s: usize, kernel: usize, out: usize) -> Option<(usize, usize, usize)> {
+    let (q, r) = (p / s, p % s);
+    if r >= kernel {
+        return None;
+    }
+    // a ranges over [q - (out - 1), q] (output in range) and [0, (kernel - 1 - r) / s].
+    let a_lo = q.saturating_sub(out - 1);
+    let a_hi = q.min((kernel - 1 - r) / s);
+    if a_lo > a_hi {
+        return None;
+    }
+    Some((r + a_lo * s, q - a_lo, a_hi - a_lo + 1))
+}
+
+/// `dst[i] += src[i]`, in fixed blocks of 8 so that the compiler emits whole vector adds even
+/// for short runs (a variable-length loop of 8 would run its scalar remainder).
+#[inline(always)]
+fn add_run<W: Copy + Into<A>, A: Copy + AddAssign>(dst: &mut [A], src: &[W]) {
+    add_blocks(dst, src)
+}
+
+#[inline(always)]
+fn add_blocks<W: Copy + Into<A>, A: Copy + AddAssign>(dst: &mut [A], src: &[W]) {
+    debug_assert_eq!(dst.len(), src.len());
+    let mut d = dst.chunks_exact_mut(8);
+    let mut s = src.chunks_exact(8);
+    for (d8, s8) in (&mut d).zip(&mut s) {
+        let d8: &mut [A; 8] = d8.try_into().expect("chunk of 8");
+        let s8: &[W; 8] = s8.try_into().expect("chunk of 8");
+        for k in 0..8 {
+            d8[k] += s8[k].into();
+        }
+    }
+    for (o, &w) in d.into_remainder().iter_mut().zip(s.remainder()) {
+        *o += w.into();
     }
 }
 

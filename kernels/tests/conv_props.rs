@@ -20,7 +20,17 @@ fn case() -> impl Strategy<Value = Case> {
         1usize..4,
         1usize..10,
         1usize..10,
-        1usize..5,
+        // Output channels: small counts, and the unrolled run lengths (8, 16, 32, 64) and
+        // their neighbours.
+        prop_oneof![
+            1usize..5,
+            Just(7),
+            Just(8),
+            Just(9),
+            Just(16),
+            Just(32),
+            Just(64)
+        ],
         1usize..5,
         1usize..5,
         1usize..4,
@@ -75,9 +85,24 @@ proptest! {
         let n = case.geom.output_len();
         let mut fast = vec![bias as i32; n];
         let mut refr = vec![bias as i32; n];
-        Conv2d::new(case.geom, &case.weights).unwrap().accumulate(s.words(), &mut fast).unwrap();
+        let conv = Conv2d::new(case.geom, &case.weights).unwrap();
+        conv.accumulate(s.words(), &mut fast).unwrap();
         conv2d_reference(&case.geom, &case.weights, s.words(), &mut refr).unwrap();
         prop_assert_eq!(&fast, &refr);
+        // Both strategies on their own.
+        let mut rows = vec![bias as i32; n];
+        conv.accumulate_rows(s.words(), &mut rows).unwrap();
+        prop_assert_eq!(&rows, &refr);
+        let mut hwc = vec![0i32; n];
+        conv.accumulate_hwc(s.words(), &mut hwc).unwrap();
+        let (oc, p) = (case.geom.out_channels, case.geom.out_height() * case.geom.out_width());
+        let chw: Vec<i32> = (0..n).map(|i| bias as i32 + hwc[(i % p) * oc + i / p]).collect();
+        prop_assert_eq!(&chw, &refr);
+        // A reused scratch buffer gives the same result.
+        let mut scratch = vec![7i32; 3];
+        let mut again = vec![bias as i32; n];
+        conv.accumulate_with_scratch(s.words(), &mut again, &mut scratch).unwrap();
+        prop_assert_eq!(&again, &refr);
         if case.spikes.iter().all(|&b| !b) {
             prop_assert!(fast.iter().all(|&v| v == bias as i32));
         }
@@ -103,6 +128,29 @@ proptest! {
         prop_assert_eq!(&ff, &fr);
         let as_f: Vec<f32> = fast.iter().map(|&v| v as f32).collect();
         prop_assert_eq!(&ff, &as_f);
+    }
+
+    #[test]
+    fn conv_f32_within_summation_bound(case in case(), scale in 1e-3f32..1e3) {
+        // Arbitrary f32 weights: the two summation orders may round differently. Each result is
+        // a sum of at most n = fan_in (+1 for the initial value) terms, so each differs from
+        // the exact sum by at most (n - 1) * u * sum|terms| (u = 2^-24, first-order bound);
+        // the two differ by at most twice that.
+        let s = SpikeVec::from_bools(&case.spikes);
+        let n = case.geom.output_len();
+        let wf: Vec<f32> = case.weights.iter().map(|&w| w as f32 * scale / 32768.0).collect();
+        let mut fast = vec![0.5f32; n];
+        let mut refr = vec![0.5f32; n];
+        Conv2d::new(case.geom, &wf).unwrap().accumulate(s.words(), &mut fast).unwrap();
+        conv2d_reference(&case.geom, &wf, s.words(), &mut refr).unwrap();
+        let abs: Vec<f32> = wf.iter().map(|w| w.abs()).collect();
+        let mut mag = vec![0.5f32; n];
+        conv2d_reference(&case.geom, &abs, s.words(), &mut mag).unwrap();
+        let terms = (case.geom.fan_in() + 1) as f32;
+        for i in 0..n {
+            let bound = 2.0 * terms * f32::EPSILON / 2.0 * mag[i] * 1.01;
+            prop_assert!((fast[i] - refr[i]).abs() <= bound, "output {}: {} vs {}", i, fast[i], refr[i]);
+        }
     }
 
     #[test]
