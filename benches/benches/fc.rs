@@ -6,7 +6,7 @@ use std::time::Duration;
 use benches::cpu_time::ThreadCpuTime;
 use benches::{Rng, random_spikes, random_weights};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use kernels::fc::{I16Rows, RowMatrix, accumulate_rows_with, paths};
+use kernels::fc::{I8PairRows, I16Rows, RowMatrix, accumulate_rows_with, paths};
 
 const INPUTS: usize = 784;
 const OUTPUTS: usize = 128;
@@ -29,6 +29,7 @@ fn fc_784x128(c: &mut Criterion<ThreadCpuTime>) {
     let mf = RowMatrix::from_output_major(OUTPUTS, INPUTS, &wf).unwrap();
     let r16 = I16Rows::new(m16.clone(), &[]).unwrap();
     let r8 = I16Rows::new(m8.clone(), &[]).unwrap();
+    let p8 = I8PairRows::new(m8.clone(), &[]).unwrap();
 
     let mut g = c.benchmark_group("fc_784x128_d10");
     g.throughput(Throughput::Elements(n));
@@ -41,6 +42,10 @@ fn fc_784x128(c: &mut Criterion<ThreadCpuTime>) {
         g.bench_function(BenchmarkId::new("i8w_i16acc", p), |b| {
             let mut out = vec![0i16; OUTPUTS];
             b.iter(|| r8.currents_with(path, &spikes, &mut out).unwrap())
+        });
+        g.bench_function(BenchmarkId::new("i8pairs_i16acc", p), |b| {
+            let mut out = vec![0i16; OUTPUTS];
+            b.iter(|| p8.currents_with(path, &spikes, &mut out).unwrap())
         });
         g.bench_function(BenchmarkId::new("i16w_i32acc", p), |b| {
             let mut acc = vec![0i32; OUTPUTS];

@@ -5,7 +5,9 @@
 //! all-zero and all-one spike patterns.
 
 use kernels::bitplane::BitPlaneMatrix;
-use kernels::fc::{I16Rows, Path, RowMatrix, accumulate_rows, accumulate_rows_with, paths};
+use kernels::fc::{
+    I8PairRows, I16Rows, Path, RowMatrix, accumulate_rows, accumulate_rows_with, paths,
+};
 use proptest::prelude::*;
 
 /// Spike pattern: mode 0 = none, 1 = all, otherwise random with the given density.
@@ -148,6 +150,21 @@ proptest! {
         let m = RowMatrix::from_output_major(outputs, inputs, &w).unwrap();
         // |w| <= 128, inputs < 200: up to 25,600 + 2,000 fits i16, so the proof must succeed.
         let r = I16Rows::new(m, &bias).unwrap();
+        let spikes = pack(&s);
+        let want: Vec<i16> = naive(&w, inputs, &s, &bias, |a: i32, w: i8| a + w as i32)
+            .into_iter().map(|x| i16::try_from(x).unwrap()).collect();
+        for p in paths_under_test() {
+            let mut out = vec![0i16; outputs];
+            r.currents_with(p, &spikes, &mut out).unwrap();
+            prop_assert_eq!(&out, &want, "path {:?}", p);
+        }
+    }
+
+    /// The byte-pair layout gives the same i16 currents as the naive sum on every path.
+    #[test]
+    fn i8_pair_rows_equal_naive((inputs, outputs, w, s, bias) in case(any::<i8>(), -2000i32..2000)) {
+        let m = RowMatrix::from_output_major(outputs, inputs, &w).unwrap();
+        let r = I8PairRows::new(m, &bias).unwrap();
         let spikes = pack(&s);
         let want: Vec<i16> = naive(&w, inputs, &s, &bias, |a: i32, w: i8| a + w as i32)
             .into_iter().map(|x| i16::try_from(x).unwrap()).collect();

@@ -34,9 +34,14 @@
 //! * `i16` accumulators (twice the lanes per register, the fastest path) are only offered through
 //!   [`I16Rows`], which owns the bias and proves at construction that no partial sum of any
 //!   spike pattern can leave the `i16` range; otherwise it refuses with an error.
+//! * [`I8PairRows`]: `i8` weights into `i16` accumulators at half the memory traffic, packing two
+//!   weights per 16-bit word and separating them with one shift (additions and shifts only;
+//!   same proof, same results as [`I16Rows`]). Measured on par with `i16` rows here
+//!   (`BENCHMARKS.md`), so the runtime does not use it yet.
 
 pub mod scalar;
 
+pub(crate) mod pairs;
 mod portable;
 #[cfg(target_arch = "x86_64")]
 mod x86;
@@ -44,6 +49,8 @@ mod x86;
 pub(crate) use x86::{avx2_lif_f32, avx2_lif_int, popcnt_bitplane};
 
 use std::fmt::Debug;
+
+pub use pairs::I8PairRows;
 
 use crate::aligned::{AlignedBuf, padded_len};
 use crate::error::{Error, Result};

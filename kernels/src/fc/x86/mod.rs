@@ -205,3 +205,60 @@ pub(crate) fn avx2_lif_f32<const RESET: u8, const JELLY: bool>(
     // SAFETY: AVX2 was detected just above; the body is safe code (bounds-checked slices).
     unsafe { inner::<RESET, JELLY>(p, cur, v, spikes) }
 }
+
+/// The AVX2 kernel of [`crate::fc::I8PairRows`] (see `fc/pairs.rs` for the arithmetic).
+pub(crate) fn avx2_pairs(
+    words: &[i16],
+    stride: usize,
+    word_off: usize,
+    blocks: usize,
+    c: i16,
+    spikes: &[u64],
+    sums: &mut [i16; crate::fc::pairs::GROUP * crate::fc::pairs::BLOCK],
+) {
+    use std::arch::x86_64::*;
+    const G: usize = crate::fc::pairs::GROUP;
+
+    #[target_feature(enable = "avx2")]
+    fn inner<const B: usize>(
+        words: &[i16],
+        stride: usize,
+        word_off: usize,
+        c: i16,
+        spikes: &[u64],
+        sums: &mut [i16; G * 32],
+    ) {
+        let mut raw = [_mm256_setzero_si256(); B];
+        let mut hi = [_mm256_setzero_si256(); B];
+        for j in crate::fc::SpikeCursor::new(spikes) {
+            // Bounds-checked slice of exactly B * 16 words of row j.
+            let row = &words[j * stride + word_off..][..B * 16];
+            for b in 0..B {
+                // SAFETY: reads 16 words at b * 16, inside `row` since b < B.
+                let x = unsafe { _mm256_loadu_si256(row.as_ptr().add(b * 16) as *const __m256i) };
+                raw[b] = _mm256_add_epi16(raw[b], x);
+                hi[b] = _mm256_add_epi16(hi[b], _mm256_srai_epi16::<8>(x));
+            }
+        }
+        for b in 0..B {
+            let lo = _mm256_sub_epi16(raw[b], _mm256_slli_epi16::<8>(hi[b]));
+            let lo = _mm256_sub_epi16(lo, _mm256_set1_epi16(c));
+            // SAFETY: writes 16 words at b * 32 and b * 32 + 16, inside `sums` (G * 32 words,
+            // B <= G).
+            unsafe {
+                _mm256_storeu_si256(sums.as_mut_ptr().add(b * 32) as *mut __m256i, lo);
+                _mm256_storeu_si256(sums.as_mut_ptr().add(b * 32 + 16) as *mut __m256i, hi[b]);
+            }
+        }
+    }
+    assert!(has_avx2());
+    // SAFETY: AVX2 was detected just above.
+    unsafe {
+        match blocks {
+            1 => inner::<1>(words, stride, word_off, c, spikes, sums),
+            2 => inner::<2>(words, stride, word_off, c, spikes, sums),
+            3 => inner::<3>(words, stride, word_off, c, spikes, sums),
+            _ => inner::<G>(words, stride, word_off, c, spikes, sums),
+        }
+    }
+}
