@@ -7,7 +7,7 @@
 // +out=FILE (default tb_out.txt) receives "R sample cycles class counts..." per sample and, with
 // +trace, per timestep "I spikes" (encoded input), "L layer spikes potentials{% if h.any_syn %} [synaptic]{% endif %}" lines
 // (hex, neuron 0 in the least significant bits). Cycles run from the first accepted input beat
-// to the accepted m_axis_tlast beat.
+// to the accepted m_axis_tlast beat. +vcd=FILE dumps a waveform.
 module {{ h.p }}_tb;
     reg clk = 1'b0;
     reg rst = 1'b1;
@@ -28,18 +28,31 @@ module {{ h.p }}_tb;
     reg [8*1024-1:0] stim_name;
     reg [8*1024-1:0] exp_name;
     reg [8*1024-1:0] out_name;
+    reg [8*1024-1:0] vcd_name;
     integer fd_stim, fd_exp, fd_out, rc;
     integer n_samples, sample, beat, e, errors, cycle, t_start, idle, k;
-    reg trace, check, sending;
+    reg trace, check, sending, multi;
+    reg done;   // finished (with +multi the testbench does not call $finish itself)
     reg [{{ h.sw - 1 }}:0] word;
     reg [{{ r.ow - 1 }}:0] got [0:{{ h.outputs }}];
     reg [{{ r.ow - 1 }}:0] want;
 
     initial begin
-        if (!$value$plusargs("stimulus=%s", stim_name)) stim_name = "stimulus.hex";
-        if (!$value$plusargs("expected=%s", exp_name)) exp_name = "expected.hex";
-        if (!$value$plusargs("out=%s", out_name)) out_name = "tb_out.txt";
+        // +{{ h.p }}_stimulus= etc. take precedence, so that several testbenches can share one
+        // simulation (multi_tb).
+        if (!$value$plusargs("{{ h.p }}_stimulus=%s", stim_name))
+            if (!$value$plusargs("stimulus=%s", stim_name)) stim_name = "stimulus.hex";
+        if (!$value$plusargs("{{ h.p }}_expected=%s", exp_name))
+            if (!$value$plusargs("expected=%s", exp_name)) exp_name = "expected.hex";
+        if (!$value$plusargs("{{ h.p }}_out=%s", out_name))
+            if (!$value$plusargs("out=%s", out_name)) out_name = "tb_out.txt";
+        multi = $test$plusargs("multi") != 0;
+        done = 1'b0;
         trace = $test$plusargs("trace") != 0;
+        if ($value$plusargs("vcd=%s", vcd_name)) begin
+            $dumpfile(vcd_name);
+            $dumpvars(0, {{ h.p }}_tb);
+        end
         fd_stim = $fopen(stim_name, "r");
         if (fd_stim == 0) begin $display("TB ERROR cannot open stimulus %0s", stim_name); $finish; end
         fd_exp = $fopen(exp_name, "r");
@@ -103,24 +116,26 @@ module {{ h.p }}_tb;
                 end
             end
         end
-        if (!rst && sample == n_samples) begin
+        if (!rst && !done && sample == n_samples) begin
             $fwrite(fd_out, "DONE %0d %0d\n", n_samples, errors);
             $fclose(fd_out);
-            if (errors == 0) $display("TB PASS %0d samples", n_samples);
-            else $display("TB FAIL %0d mismatches", errors);
-            $finish;
+            if (errors == 0) $display("TB PASS {{ h.p }} %0d samples", n_samples);
+            else $display("TB FAIL {{ h.p }} %0d mismatches", errors);
+            done = 1'b1;
+            if (!multi) $finish;
         end
-        if (idle > {{ h.timeout }}) begin
+        if (!done && idle > {{ h.timeout }}) begin
             $fwrite(fd_out, "TIMEOUT %0d\n", sample);
             $fclose(fd_out);
-            $display("TB TIMEOUT at sample %0d", sample);
-            $finish;
+            $display("TB TIMEOUT {{ h.p }} at sample %0d", sample);
+            done = 1'b1;
+            if (!multi) $finish;
         end
     end
 
     // Traces for verify: every layer's spikes and potentials at the end of every timestep.
     always @(posedge clk) begin
-        if (trace && !rst) begin
+        if (trace && !rst && !done) begin
             if (dut.src_valid && dut.src_ready) $fwrite(fd_out, "I %h\n", dut.src_spikes);
 {%- for l in layers %}
             if (dut.u_{{ l.name }}.step_commit) $fwrite(fd_out, "L {{ loop.index0 }} %h %h{% if l.syn %} %h{% endif %}\n", dut.u_{{ l.name }}.s_flat, dut.u_{{ l.name }}.v_flat{% if l.syn %}, dut.u_{{ l.name }}.syn_flat{% endif %});

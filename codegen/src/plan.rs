@@ -333,17 +333,6 @@ pub fn hex_of_bits(bits: &[bool]) -> String {
     s
 }
 
-/// Start state of LFSR lane `l` (docs/numeric-contract.md).
-pub fn lane_seed(seed: u32, lane: u32) -> u32 {
-    let mut s = seed.wrapping_add(0x9E37_79B9u32.wrapping_mul(lane + 1));
-    s ^= s >> 16;
-    s = s.wrapping_mul(0x85EB_CA6B);
-    s ^= s >> 13;
-    s = s.wrapping_mul(0xC2B2_AE35);
-    s ^= s >> 16;
-    if s == 0 { 1 } else { s }
-}
-
 /// Largest weight memory (bits) per target before we refuse: the iCE40 UP5K has 30 EBR of
 /// 4 Kbit (its SPRAM cannot be initialised from the bitstream, and loading weights at run time
 /// is not implemented).
@@ -406,7 +395,15 @@ impl Plan {
                         .last()
                         .map(|p: &LayerPlan| format!("l_{}", p.name))
                         .unwrap_or_else(|| "src".into());
-                    layers.push(plan_layer(l, inputs, outputs, params, opts, src)?);
+                    layers.push(plan_layer(
+                        l,
+                        inputs,
+                        outputs,
+                        params,
+                        opts,
+                        src,
+                        &model.name,
+                    )?);
                     prev = outputs;
                 }
                 (op, _) => {
@@ -451,7 +448,11 @@ impl Plan {
                 let gw = clog2(groups);
                 let mut bits = Vec::new();
                 for l in 0..lanes {
-                    push_bits(&mut bits, lane_seed(seed, l as u32) as i64, 32);
+                    push_bits(
+                        &mut bits,
+                        kernels::encode::lfsr_lane_seed(seed, l as u32) as i64,
+                        32,
+                    );
                 }
                 let e = EncoderPlan {
                     seed,
@@ -550,6 +551,7 @@ fn plan_layer(
     params: IntLifParams,
     opts: &Options,
     src: String,
+    model_name: &str,
 ) -> Result<LayerPlan> {
     check_identifier(&l.name, "layer name").map_err(|e| Error::Input(e.to_string()))?;
     let wb = l.weight_bits as usize;
@@ -644,7 +646,7 @@ fn plan_layer(
         aiw,
         maw,
         depth,
-        weight_file: format!("{}_weights.hex", l.name),
+        weight_file: format!("{}_{}_weights.hex", model_name, l.name),
         bias_hex: hex_of_bits(&bbits),
         vmax: params.v_max(),
         vmin_abs: -params.v_min(),

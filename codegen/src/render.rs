@@ -136,3 +136,21 @@ pub fn testbench(plan: &Plan) -> Result<GeneratedFile> {
         })?,
     })
 }
+
+#[derive(Template)]
+#[template(path = "multi_tb.v", escape = "none")]
+struct MultiTb<'a> {
+    prefixes: &'a [String],
+}
+
+/// A wrapper testbench that runs the testbenches of several designs (module prefixes) in one
+/// simulation; each reads `+<prefix>_stimulus=` etc. and the wrapper needs `+multi`.
+pub fn multi_testbench(prefixes: &[String]) -> Result<GeneratedFile> {
+    if prefixes.is_empty() {
+        return Err(Error::Input("multi_tb needs at least one design".into()));
+    }
+    Ok(GeneratedFile {
+        name: "multi_tb.v".into(),
+        text: r(MultiTb { prefixes })?,
+    })
+}

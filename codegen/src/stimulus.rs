@@ -37,7 +37,8 @@ pub fn encode(plan: &Plan, sample: &Sample) -> Result<SpikeTrain> {
                     h.inputs
                 )));
             }
-            Ok(lfsr_encode(px, e.seed, e.lanes, h.timesteps))
+            kernels::encode::lfsr_encode(px, h.timesteps, e.seed, e.lanes as u32)
+                .map_err(|e| Error::Input(format!("lfsr encoder: {e}")))
         }
         (Sample::Spikes(t), None) => {
             if t.neurons() != h.inputs || t.steps() != h.timesteps {
@@ -58,28 +59,6 @@ pub fn encode(plan: &Plan, sample: &Sample) -> Result<SpikeTrain> {
             "spike samples need --encoder spikes; this design encodes pixels".into(),
         )),
     }
-}
-
-/// Stand-in for `kernels::encode::lfsr_encode` until that lands (same contract).
-fn lfsr_encode(px: &[u8], seed: u32, lanes: usize, steps: usize) -> SpikeTrain {
-    let mut x: Vec<u32> = (0..lanes as u32)
-        .map(|l| crate::plan::lane_seed(seed, l))
-        .collect();
-    let mut t = SpikeTrain::zeros(steps, px.len());
-    for s in 0..steps {
-        for g in 0..px.len().div_ceil(lanes) {
-            for (l, xl) in x.iter_mut().enumerate() {
-                *xl ^= *xl << 13;
-                *xl ^= *xl >> 17;
-                *xl ^= *xl << 5;
-                let p = g * lanes + l;
-                if p < px.len() && px[p] as u32 > (*xl >> 24) {
-                    t.set(s, p, true);
-                }
-            }
-        }
-    }
-    t
 }
 
 /// Runs the golden model on every sample, recording traces.
