@@ -170,3 +170,36 @@ pub fn random_samples(plan: &Plan, n: usize, seed: u64) -> Vec<Sample> {
         })
         .collect()
 }
+
+/// Testbench samples from a data set's images (with their labels): pixels for an LFSR design;
+/// for a spike-input design the images are LFSR-encoded (with the model's LFSR parameters, or
+/// seed 1 and 16 lanes) so that the stimulus has realistic spike densities.
+pub fn samples_from_images(
+    plan: &Plan,
+    images: &[&[u8]],
+) -> Result<Vec<Sample>> {
+    let h = &plan.header;
+    images
+        .iter()
+        .map(|px| {
+            if px.len() != h.inputs {
+                return Err(Error::Input(format!(
+                    "data images have {} pixels, the model has {} inputs",
+                    px.len(),
+                    h.inputs
+                )));
+            }
+            if plan.encoder.is_some() {
+                Ok(Sample::Pixels(px.to_vec()))
+            } else {
+                let (seed, lanes) = match plan.model.encoding {
+                    kernels::model::Encoding::Lfsr { seed, lanes } => (seed, lanes),
+                    _ => (1, 16),
+                };
+                kernels::encode::lfsr_encode(px, h.timesteps, seed, lanes)
+                    .map(Sample::Spikes)
+                    .map_err(|e| Error::Input(e.to_string()))
+            }
+        })
+        .collect()
+}
