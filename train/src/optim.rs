@@ -119,7 +119,13 @@ impl Adam {
     }
 
     /// One update with learning rate `lr`; `train_bias = false` keeps biases fixed.
-    pub fn step(&mut self, params: &mut [DenseParams], grads: &[DenseParams], lr: f32, train_bias: bool) {
+    pub fn step(
+        &mut self,
+        params: &mut [DenseParams],
+        grads: &[DenseParams],
+        lr: f32,
+        train_bias: bool,
+    ) {
         self.t += 1;
         let (b1, b2, eps) = (0.9f32, 0.999f32, 1e-8f32);
         let c1 = 1.0 - b1.powi(self.t);

@@ -29,7 +29,9 @@ use kernels::model::{Encoding, Layer, LayerOp, Model, Shape, check_identifier};
 use kernels::neuron::{LifParams, Neuron};
 use kernels::{Error, Result};
 
-use crate::data::{Dataset, rate_encode_indices, shift_image};
+use kernels::data::Dataset;
+
+use crate::data::{check_dataset, rate_encode_indices, shift_image};
 use crate::optim::{Adam, DenseParams, chunks, cosine_lr};
 use crate::rng::Rng;
 
@@ -102,6 +104,8 @@ pub struct TrainConfig {
     pub name: String,
     /// Hidden layer widths (`[128]` for 784-128-10).
     pub hidden: Vec<usize>,
+    /// Output neurons (classes; labels must be below it).
+    pub classes: usize,
     /// Timesteps per sample.
     pub timesteps: usize,
     /// Membrane decay per step (`1 - 2^-k` quantizes exactly to a shift leak).
@@ -134,12 +138,13 @@ impl Default for TrainConfig {
         TrainConfig {
             name: "mnist_mlp".into(),
             hidden: vec![128],
+            classes: 10,
             timesteps: 25,
             beta: 0.9375,
             threshold: 1.0,
             surrogate: Surrogate::FastSigmoid { slope: 25.0 },
             loss: Loss::CrossEntropyCount { scale: 8.0 },
-            epochs: 20,
+            epochs: 30,
             batch_size: 64,
             lr: 2e-3,
             bias: true,
@@ -165,7 +170,13 @@ impl TrainConfig {
             return bad(format!("threshold {} must be > 0", self.threshold));
         }
         if self.hidden.iter().any(|&h| h == 0 || h > 1 << 16) {
-            return bad(format!("hidden widths {:?} must be in 1..=65536", self.hidden));
+            return bad(format!(
+                "hidden widths {:?} must be in 1..=65536",
+                self.hidden
+            ));
+        }
+        if self.classes < 2 || self.classes > 1 << 16 {
+            return bad(format!("classes {} must be in 2..=65536", self.classes));
         }
         if self.epochs == 0 || self.batch_size == 0 {
             return bad("epochs and batch size must be > 0".into());
@@ -310,7 +321,11 @@ impl SnnNet {
         for l in (0..self.layers.len()).rev() {
             let p = &self.layers[l];
             let n = p.outputs;
-            let inp: &[Vec<u32>] = if l == 0 { &tr.inputs } else { &tr.spikes[l - 1] };
+            let inp: &[Vec<u32>] = if l == 0 {
+                &tr.inputs
+            } else {
+                &tr.spikes[l - 1]
+            };
             let mut gs_below = if l > 0 {
                 vec![0.0f32; steps * p.inputs]
             } else {
@@ -324,7 +339,8 @@ impl SnnNet {
                 let vt = &tr.v[l][t * n..(t + 1) * n];
                 let gst = &gs[t * n..(t + 1) * n];
                 for i in 0..n {
-                    gv[i] = gst[i] * surrogate.grad(vt[i] - self.threshold) + self.beta * gv_next[i];
+                    gv[i] =
+                        gst[i] * surrogate.grad(vt[i] - self.threshold) + self.beta * gv_next[i];
                 }
                 for (b, x) in g.b.iter_mut().zip(&gv) {
                     *b += x;
@@ -390,7 +406,11 @@ fn loss_grad(loss: Loss, counts: &[u32], label: usize, steps: usize) -> (f32, Ve
                 .iter()
                 .enumerate()
                 .map(|(i, &c)| {
-                    let target = if i == label { correct_rate } else { incorrect_rate };
+                    let target = if i == label {
+                        correct_rate
+                    } else {
+                        incorrect_rate
+                    };
                     let d = c as f32 / tf - target;
                     loss += d * d / k;
                     2.0 * d / (k * tf)
@@ -416,13 +436,14 @@ pub fn train_snn(
     mut progress: impl FnMut(&Progress),
 ) -> Result<Trained> {
     cfg.validate()?;
-    if data.is_empty() {
-        return Err(Error::invalid("the training set is empty"));
+    check_dataset(data, cfg.classes, "training")?;
+    if let Some(v) = validation {
+        check_dataset(v, cfg.classes, "validation")?;
     }
     let mut rng = Rng::stream(cfg.seed, 0, 0);
     let mut sizes = vec![data.pixels()];
     sizes.extend(&cfg.hidden);
-    sizes.push(data.classes);
+    sizes.push(cfg.classes);
     let mut net = SnnNet {
         layers: sizes
             .windows(2)
@@ -457,7 +478,7 @@ pub fn train_snn(
                             let m = cfg.max_shift as isize;
                             let dy = srng.below(2 * cfg.max_shift + 1) as isize - m;
                             let dx = srng.below(2 * cfg.max_shift + 1) as isize - m;
-                            shift_image(img, data.height, data.width, dy, dx, &mut tr.image);
+                            shift_image(img, data.rows, data.cols, dy, dx, &mut tr.image);
                         } else {
                             tr.image.copy_from_slice(img);
                         }
@@ -491,7 +512,9 @@ pub fn train_snn(
             }
             let inv = 1.0 / batch.len() as f32;
             for g in &mut grads {
-                g.wt.iter_mut().chain(g.b.iter_mut()).for_each(|x| *x *= inv);
+                g.wt.iter_mut()
+                    .chain(g.b.iter_mut())
+                    .for_each(|x| *x *= inv);
             }
             seen += batch.len();
             let lr = cosine_lr(cfg.lr, epoch * batches + bi, total, 0.02);
@@ -518,8 +541,8 @@ pub fn train_snn(
         &cfg.name,
         Shape {
             channels: 1,
-            height: data.height,
-            width: data.width,
+            height: data.rows,
+            width: data.cols,
         },
         steps,
         Encoding::Rate {
@@ -571,7 +594,12 @@ mod tests {
 
     fn one_layer(w_pytorch: &[f32], inputs: usize, outputs: usize) -> SnnNet {
         SnnNet {
-            layers: vec![DenseParams::from_output_major(inputs, outputs, w_pytorch, &[])],
+            layers: vec![DenseParams::from_output_major(
+                inputs,
+                outputs,
+                w_pytorch,
+                &[],
+            )],
             beta: 0.5,
             threshold: 1.0,
         }
@@ -610,7 +638,13 @@ mod tests {
         assert_eq!(c, vec![0]);
         let gs = vec![1.0, 2.0, 3.0];
         let mut grads = vec![net.layers[0].zeros_like()];
-        net.backward(3, Surrogate::Rectangular { width: 100.0 }, &tr, gs, &mut grads);
+        net.backward(
+            3,
+            Surrogate::Rectangular { width: 100.0 },
+            &tr,
+            gs,
+            &mut grads,
+        );
         // sg = 1/100 everywhere. gv[2] = 0.03, gv[1] = 0.02 + 0.5 * 0.03 = 0.035,
         // gv[0] = 0.01 + 0.5 * 0.035 = 0.0275.
         // dW[0] = gv[0] + gv[1] = 0.0625; dW[1] = gv[1] + gv[2] = 0.065; db = 0.0925.
