@@ -16,7 +16,10 @@ use kernels::model_io::{AnyModel, load_any};
 const DEFAULT_MODEL: &str = "models/mnist_mlp_int8.safetensors";
 
 #[derive(Parser, Debug)]
-#[command(version, about = "Synthesizable Verilog for an integer spiking network")]
+#[command(
+    version,
+    about = "Synthesizable Verilog for an integer spiking network"
+)]
 struct Args {
     /// Integer model (safetensors, see kernels::model_io).
     #[arg(long, default_value = DEFAULT_MODEL)]

@@ -498,8 +498,8 @@ impl Plan {
             .iter()
             .map(|l| (l.fi * l.g + l.nc + l.gn + 8) as u64)
             .sum::<u64>()
-            * 2
-            + beats as u64
+            * (t as u64 + 1)
+            + 4 * beats as u64
             + 1000;
         let header = Header {
             p: model.name.clone(),

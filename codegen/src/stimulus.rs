@@ -174,10 +174,7 @@ pub fn random_samples(plan: &Plan, n: usize, seed: u64) -> Vec<Sample> {
 /// Testbench samples from a data set's images (with their labels): pixels for an LFSR design;
 /// for a spike-input design the images are LFSR-encoded (with the model's LFSR parameters, or
 /// seed 1 and 16 lanes) so that the stimulus has realistic spike densities.
-pub fn samples_from_images(
-    plan: &Plan,
-    images: &[&[u8]],
-) -> Result<Vec<Sample>> {
+pub fn samples_from_images(plan: &Plan, images: &[&[u8]]) -> Result<Vec<Sample>> {
     let h = &plan.header;
     images
         .iter()

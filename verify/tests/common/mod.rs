@@ -67,8 +67,13 @@ pub fn random_case(root: &Path, seed: u64) -> Case {
 pub fn run_cases(cases: &[Case], sim: Simulator, work: &Path) -> (Build, Vec<Report>, Vec<String>) {
     let list: Vec<(&Design, &Path)> = cases.iter().map(|c| (&c.design, c.dir.as_path())).collect();
     let shared = work.join(format!("shared_{}", sim.name()));
-    let b = build_multi(&list, sim, &shared, &work.join(format!("obj_{}", sim.name())))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let b = build_multi(
+        &list,
+        sim,
+        &shared,
+        &work.join(format!("obj_{}", sim.name())),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let mut runs = Vec::new();
     let mut goldens = Vec::new();
     for c in cases {
@@ -84,7 +89,8 @@ pub fn run_cases(cases: &[Case], sim: Simulator, work: &Path) -> (Build, Vec<Rep
         .zip(&goldens)
         .zip(&texts)
         .map(|((c, g), t)| {
-            let parsed = parse(t, &c.design).unwrap_or_else(|e| panic!("{}: {e}", c.design.plan.header.p));
+            let parsed =
+                parse(t, &c.design).unwrap_or_else(|e| panic!("{}: {e}", c.design.plan.header.p));
             compare(&c.design, g, &parsed, None, sim)
         })
         .collect();
