@@ -169,6 +169,10 @@ pub fn build_files(
             if waves {
                 cmd.arg("--trace");
             }
+            if std::env::var_os("VERIFY_FAST_COMPILE").is_some() || files.len() > 40 {
+                // Many small designs: compile time dominates, run time does not matter.
+                cmd.args(["-MAKEFLAGS", "OPT_FAST=-O0 OPT_SLOW=-O0"]);
+            }
             cmd.args(&files);
             let has_ccache = Command::new("ccache").arg("--version").output().is_ok();
             if has_ccache && std::env::var_os("OBJCACHE").is_none() {
