@@ -213,3 +213,19 @@ pub fn predict(plan: &Plan, g: &Golden) -> u64 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::scan_cycles;
+
+    #[test]
+    fn scan_cycles_by_hand() {
+        // Chunks of 4: [1 0 1 0] has 2 active inputs, 2 words each -> 4 cycles; [0 0 0 0] is
+        // empty -> 1 cycle; [0 1] (last, partial) -> 2 cycles.
+        let row = [
+            true, false, true, false, false, false, false, false, false, true,
+        ];
+        assert_eq!(scan_cycles(4, 3, 2, &row), 4 + 1 + 2);
+        assert_eq!(scan_cycles(4, 3, 1, &row), 2 + 1 + 1);
+    }
+}
