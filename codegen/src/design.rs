@@ -108,7 +108,7 @@ pub struct Design {
 }
 
 #[derive(Template)]
-#[template(path = "README.md", escape = "none")]
+#[template(path = "core_readme.md", escape = "none")]
 struct Readme<'a> {
     plan: &'a Plan,
     s: &'a Summary,
