@@ -73,7 +73,8 @@ fn broken_designs_are_caught() {
         reports[0].first_mismatch
     );
     // The golden runs must reach saturation, or the first mutation could not be seen.
-    let saturated = cases[1].design.goldens.iter().any(|g| {
+    let goldens = codegen::stimulus::golden(&cases[1].design.plan, &cases[1].samples).unwrap();
+    let saturated = goldens.iter().any(|g| {
         g.run.trace.as_ref().unwrap()[0]
             .membranes
             .iter()
@@ -89,4 +90,37 @@ fn broken_designs_are_caught() {
         let m = r.first_mismatch.as_ref().unwrap();
         eprintln!("mutant {name} caught: {m}");
     }
+    // The waveform of the first mismatching sample (what --vcd keeps) can be produced.
+    let c = &cases[1];
+    let m = reports[1].first_mismatch.as_ref().unwrap();
+    let b = verify::build(
+        &c.design,
+        &c.dir,
+        Simulator::Verilator,
+        &tmp.path().join("obj_vcd"),
+        true,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (stim, exp, _) = verify::write_samples(
+        &c.design,
+        tmp.path(),
+        "vcd",
+        &c.samples[m.sample..=m.sample],
+    )
+    .unwrap();
+    let wave = tmp.path().join("mutant.vcd");
+    verify::run(
+        &b,
+        &stim,
+        &exp,
+        &tmp.path().join("vcd_out.txt"),
+        false,
+        Some(&wave),
+    )
+    .unwrap();
+    let vcd = std::fs::read_to_string(&wave).unwrap();
+    assert!(
+        vcd.contains("$enddefinitions") && vcd.contains("v_q"),
+        "no usable VCD"
+    );
 }
