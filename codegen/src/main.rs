@@ -132,6 +132,11 @@ fn run(args: Args) -> codegen::Result<()> {
     let gen_time = t0.elapsed().as_secs_f64();
     let mut synth_note = String::from("not run (--no-synth)");
     if !args.no_synth {
+        eprintln!(
+            "codegen: design written in {gen_time:.2} s; running yosys for {} (minutes for \
+             MNIST; --no-synth skips it)",
+            args.target.name()
+        );
         match synth::run_yosys(&out, args.target) {
             Ok(r) => {
                 design.set_resources(&r)?;
