@@ -1,1 +1,194 @@
-fn main() {}
+//! `codegen`: generate synthesizable Verilog for an integer spiking network.
+//!
+//! With no arguments it generates the bundled MNIST model into `out/<model-name>/`, runs Yosys
+//! for the target when it is installed, and prints a summary. Exit status 2 on bad input.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+use codegen::stimulus::{random_samples, samples_from_images};
+use codegen::{EncoderKind, Error, Options, Plan, Target, generate, synth, write_design};
+use kernels::model_io::{AnyModel, load_any};
+
+/// Default model, relative to the repository root.
+const DEFAULT_MODEL: &str = "models/mnist_mlp_int8.safetensors";
+
+#[derive(Parser, Debug)]
+#[command(
+    version,
+    about = "Synthesizable Verilog for an integer spiking network"
+)]
+struct Args {
+    /// Integer model (safetensors, see kernels::model_io).
+    #[arg(long, default_value = DEFAULT_MODEL)]
+    model: PathBuf,
+    /// Output directory (default out/<model-name>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Replace an existing output directory.
+    #[arg(long)]
+    force: bool,
+    /// Weights added per cycle per layer (P); default: whole layer up to 128.
+    #[arg(long)]
+    parallel: Option<usize>,
+    /// Neurons updated per cycle in the neuron phase (default min(neurons, 16)).
+    #[arg(long)]
+    neuron_units: Option<usize>,
+    /// Synthesis target.
+    #[arg(long, value_enum, default_value = "xc7")]
+    target: Target,
+    /// Input stage: on-chip LFSR rate encoder or pre-encoded spike words.
+    #[arg(long, value_enum, default_value = "lfsr")]
+    encoder: EncoderKind,
+    /// Spike bits per input beat (--encoder spikes).
+    #[arg(long, default_value_t = 32)]
+    spike_word: usize,
+    /// Override the model's number of timesteps.
+    #[arg(long)]
+    timesteps: Option<usize>,
+    /// Testbench samples (test-split digits when the data set fits the model, else random).
+    #[arg(long, default_value_t = 8)]
+    samples: usize,
+    /// MNIST IDX directory for testbench samples.
+    #[arg(long, default_value = kernels::data::MNIST_DIR)]
+    data: PathBuf,
+    /// Do not run Yosys (no resource numbers).
+    #[arg(long)]
+    no_synth: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("codegen: {e}");
+            ExitCode::from(match e {
+                Error::Input(_) | Error::Io(_) => 2,
+                _ => 1,
+            })
+        }
+    }
+}
+
+fn run(args: Args) -> codegen::Result<()> {
+    let t0 = Instant::now();
+    let model = match load_any(&args.model)
+        .map_err(|e| Error::Input(format!("{}: {e}", args.model.display())))?
+    {
+        AnyModel::Int(m) => m,
+        AnyModel::Float(_) => {
+            return Err(Error::Input(format!(
+                "{} is a float model; quantize it first (snn quantize)",
+                args.model.display()
+            )));
+        }
+    };
+    if args.samples == 0 || args.samples > 2000 {
+        return Err(Error::Input("--samples must be in 1..=2000".into()));
+    }
+    let opts = Options {
+        parallel: args.parallel,
+        neuron_units: args.neuron_units,
+        target: args.target,
+        encoder: args.encoder,
+        timesteps: args.timesteps,
+        spike_word: args.spike_word,
+    };
+    let plan = Plan::new(&model, &opts)?;
+    // Test-split digits when they fit the model's input; random samples otherwise.
+    let (samples, labels) = match kernels::data::load_mnist(&args.data) {
+        Ok(m) if m.test.pixels() == plan.header.inputs => {
+            let n = args.samples.min(m.test.len());
+            let imgs: Vec<&[u8]> = (0..n).map(|i| m.test.image(i)).collect();
+            (
+                samples_from_images(&plan, &imgs)?,
+                Some(m.test.labels[..n].to_vec()),
+            )
+        }
+        _ => (random_samples(&plan, args.samples, 1), None),
+    };
+    let mut design = generate(&model, &opts, &samples, labels.as_deref())?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("out").join(&model.name));
+    write_design(&mut design, &out, args.force)?;
+    let gen_time = t0.elapsed().as_secs_f64();
+    let mut synth_note = String::from("not run (--no-synth)");
+    if !args.no_synth {
+        eprintln!(
+            "codegen: design written in {gen_time:.2} s; running yosys for {} (minutes for \
+             MNIST; --no-synth skips it)",
+            args.target.name()
+        );
+        match synth::run_yosys(&out, args.target) {
+            Ok(r) => {
+                design.set_resources(&r)?;
+                write_design(&mut design, &out, true)?;
+                synth_note = format!("yosys {}", args.target.name());
+            }
+            Err(e) => synth_note = format!("not available: {e}"),
+        }
+    }
+    let s = &design.summary;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(s).map_err(|e| Error::Internal(e.to_string()))?
+        );
+        return Ok(());
+    }
+    println!("{} -> {}", args.model.display(), out.display());
+    println!(
+        "model {} ({}), {} layers, {} neurons, {} synapses, {} weight bits, T = {}, encoder {}",
+        s.model, s.shape, s.layers, s.neurons, s.synapses, s.weight_bits, s.timesteps, s.encoder
+    );
+    for l in &s.layer_params {
+        println!(
+            "  {}: {} -> {}, P = {}, G = {}, NU = {}, GN = {}, weights {} b, acc {} b, membrane {} b",
+            l.name,
+            l.inputs,
+            l.neurons,
+            l.parallel,
+            l.words_per_input,
+            l.neuron_units,
+            l.neuron_cycles,
+            l.weight_bits,
+            l.acc_bits,
+            l.membrane_bits
+        );
+    }
+    println!(
+        "cycles per inference (timing model over {} testbench samples): mean {:.0}, min {}, max {} \
+         = {:.1} us at 100 MHz",
+        s.samples, s.cycles_per_inference, s.cycles_min, s.cycles_max, s.latency_us_100mhz
+    );
+    if let Some(a) = s.golden_accuracy {
+        println!("golden-model accuracy on those samples: {:.2} %", a * 100.0);
+    }
+    match (s.luts, s.ffs, s.brams, s.dsps) {
+        (Some(l), Some(f), Some(b), Some(d)) => println!(
+            "resources ({synth_note}): {l} LUTs, {f} FFs, {b} BRAMs, {d} DSPs; top {}",
+            s.top
+        ),
+        _ => println!("resources: {synth_note}; top {}", s.top),
+    }
+    println!("generation took {gen_time:.2} s");
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! askama templates from `hdl_templates/`: every generated text file comes from one of them.
+
+use askama::Template;
+
+use crate::plan::{
+    EncoderPlan, Header, LayerPlan, LeakHw, Plan, ReadoutPlan, ResetHw, SpikeInPlan,
+};
+use crate::{Error, Result};
+
+#[derive(Template)]
+#[template(path = "lif.v", escape = "none")]
+struct LifV<'a> {
+    h: &'a Header,
+    l: &'a LayerPlan,
+}
+
+#[derive(Template)]
+#[template(path = "layer.v", escape = "none")]
+struct LayerV<'a> {
+    h: &'a Header,
+    l: &'a LayerPlan,
+}
+
+#[derive(Template)]
+#[template(path = "scanner.v", escape = "none")]
+struct ScannerV<'a> {
+    h: &'a Header,
+    l: &'a LayerPlan,
+}
+
+#[derive(Template)]
+#[template(path = "lfsr_encoder.v", escape = "none")]
+struct EncoderV<'a> {
+    h: &'a Header,
+    e: &'a EncoderPlan,
+}
+
+#[derive(Template)]
+#[template(path = "spike_input.v", escape = "none")]
+struct SpikeInV<'a> {
+    h: &'a Header,
+    s: &'a SpikeInPlan,
+}
+
+#[derive(Template)]
+#[template(path = "readout.v", escape = "none")]
+struct ReadoutV<'a> {
+    h: &'a Header,
+    r: &'a ReadoutPlan,
+}
+
+#[derive(Template)]
+#[template(path = "top.v", escape = "none")]
+struct TopV<'a> {
+    h: &'a Header,
+    r: &'a ReadoutPlan,
+    layers: &'a [LayerPlan],
+}
+
+#[derive(Template)]
+#[template(path = "testbench.v", escape = "none")]
+struct TestbenchV<'a> {
+    h: &'a Header,
+    r: &'a ReadoutPlan,
+    layers: &'a [LayerPlan],
+}
+
+// The match arms in lif.v name these types.
+#[allow(dead_code)]
+fn _types(_: LeakHw, _: ResetHw) {}
+
+fn r(t: impl Template) -> Result<String> {
+    let mut s = t
+        .render()
+        .map_err(|e| Error::Internal(format!("template: {e}")))?;
+    if !s.ends_with('\n') {
+        s.push('\n');
+    }
+    Ok(s)
+}
+
+/// A generated file: name relative to the output directory, and contents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GeneratedFile {
+    /// File name.
+    pub name: String,
+    /// Contents.
+    pub text: String,
+}
+
+/// The Verilog sources of the design in compile order (leaf modules first, top last).
+pub fn verilog(plan: &Plan) -> Result<Vec<GeneratedFile>> {
+    let h = &plan.header;
+    let mut out = Vec::new();
+    let mut f = |name: String, text: String| out.push(GeneratedFile { name, text });
+    for l in &plan.layers {
+        f(format!("{}_{}_lif.v", h.p, l.name), r(LifV { h, l })?);
+        f(
+            format!("{}_{}_scanner.v", h.p, l.name),
+            r(ScannerV { h, l })?,
+        );
+        f(format!("{}_{}_layer.v", h.p, l.name), r(LayerV { h, l })?);
+    }
+    if let Some(e) = &plan.encoder {
+        f(format!("{}_lfsr_encoder.v", h.p), r(EncoderV { h, e })?);
+    }
+    if let Some(s) = &plan.spike_in {
+        f(format!("{}_spike_input.v", h.p), r(SpikeInV { h, s })?);
+    }
+    f(
+        format!("{}_readout.v", h.p),
+        r(ReadoutV {
+            h,
+            r: &plan.readout,
+        })?,
+    );
+    f(
+        format!("{}.v", h.top),
+        r(TopV {
+            h,
+            r: &plan.readout,
+            layers: &plan.layers,
+        })?,
+    );
+    Ok(out)
+}
+
+/// The testbench source.
+pub fn testbench(plan: &Plan) -> Result<GeneratedFile> {
+    Ok(GeneratedFile {
+        name: format!("{}_tb.v", plan.header.p),
+        text: r(TestbenchV {
+            h: &plan.header,
+            r: &plan.readout,
+            layers: &plan.layers,
+        })?,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "multi_tb.v", escape = "none")]
+struct MultiTb<'a> {
+    prefixes: &'a [String],
+}
+
+/// A wrapper testbench that runs the testbenches of several designs (module prefixes) in one
+/// simulation; each reads `+<prefix>_stimulus=` etc. and the wrapper needs `+multi`.
+pub fn multi_testbench(prefixes: &[String]) -> Result<GeneratedFile> {
+    if prefixes.is_empty() {
+        return Err(Error::Input("multi_tb needs at least one design".into()));
+    }
+    Ok(GeneratedFile {
+        name: "multi_tb.v".into(),
+        text: r(MultiTb { prefixes })?,
+    })
+}

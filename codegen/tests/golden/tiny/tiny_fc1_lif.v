@@ -1,0 +1,49 @@
+`default_nettype none
+// tiny_fc1_lif: 2 LIF neurons of layer "fc1" updated in parallel (the
+// neuron phase of one timestep). Purely combinational; implements docs/numeric-contract.md:
+//   rule snntorch, reset subtract, leak v - (v >>> 2), theta 9,
+//   membrane 8 bits.
+// Every operand is signed and 11 bits wide, so no intermediate sum wraps before `sat`.
+module tiny_fc1_lif (
+    input  wire [15:0] v_in,
+    input  wire [1:0] s_in,
+    input  wire [9:0] cur_in,
+    output wire [15:0] v_out,
+    output wire [1:0] s_out
+);
+    localparam signed [10:0] VMAX = 11'sd127;
+    localparam signed [10:0] VMIN = -11'sd128;
+    localparam signed [10:0] THETA = 11'sd9;
+    localparam signed [10:0] ZERO = 11'sd0;
+
+    // Clamp to the membrane width.
+    function signed [7:0] sat;
+        input signed [10:0] x;
+        begin
+            if (x > VMAX) sat = VMAX[7:0];
+            else if (x < VMIN) sat = VMIN[7:0];
+            else sat = x[7:0];
+        end
+    endfunction
+
+    genvar i;
+    generate
+        for (i = 0; i < 2; i = i + 1) begin : g_neuron
+            wire signed [7:0] v = v_in[i*8 +: 8];
+            wire signed [4:0] cur = cur_in[i*5 +: 5];
+            wire signed [10:0] v_w = { { 3{v[7]} }, v };
+            wire signed [10:0] cur_w = { { 6{cur[4]} }, cur };
+            wire signed [10:0] in_w = cur_w;
+            // leak(v) = v - (v >>> k): arithmetic shift, rounds toward minus infinity.
+            wire signed [10:0] leaked = v_w - (v_w >>> 2);
+            // snnTorch: the reset uses the previous step's spike r = s[t-1]; fire on v > theta.
+            wire r = s_in[i];
+            wire signed [10:0] sum = leaked + in_w - (r ? THETA : ZERO);
+            wire signed [7:0] nv = sat(sum);
+            wire signed [10:0] nv_w = { { 3{nv[7]} }, nv };
+            assign v_out[i*8 +: 8] = nv;
+            assign s_out[i] = nv_w > THETA;
+        end
+    endgenerate
+endmodule
+`default_nettype wire

@@ -1,0 +1,61 @@
+`default_nettype none
+// tiny_fc1_scanner: streams the addresses of the set bits of a 5-bit spike bitmap in
+// increasing order, 8 bits (one chunk) at a time. A chunk with k set bits takes k accepted
+// addresses; an empty chunk takes one cycle. The bitmap is latched on `start`, so the producer
+// may overwrite its copy at once (this register is the consumer half of the double buffer).
+module tiny_fc1_scanner (
+    input  wire clk,
+    input  wire rst,
+    input  wire start,
+    input  wire [4:0] bits,
+    output wire addr_valid,
+    input  wire addr_ready,
+    output wire [3:0] addr,
+    output wire busy
+);
+    reg busy_q;
+    reg [7:0] cur_q;          // remaining set bits of the current chunk
+    reg [0:0] ci_q;         // current chunk index
+    wire [7:0] padded = { 3'd0, bits };
+
+    // Index of the lowest set bit of cur_q.
+    reg [2:0] low;
+    integer b;
+    always @* begin
+        low = 3'd0;
+        for (b = 7; b >= 0; b = b - 1)
+            if (cur_q[b]) low = b[2:0];
+    end
+
+    wire has = |cur_q;
+    wire [7:0] cur_rest = cur_q & (cur_q - 8'd1);
+    wire last_chunk = (ci_q == 1'd0);
+    wire advance = busy_q && (!has || (addr_ready && cur_rest == 8'd0));
+
+    assign addr_valid = busy_q && has;
+    assign addr = {ci_q, low};
+    assign busy = busy_q;
+
+    always @(posedge clk) begin
+        if (rst) begin
+            busy_q <= 1'b0;
+            cur_q <= 8'd0;
+            ci_q <= 1'd0;
+        end else if (start) begin
+            busy_q <= 1'b1;
+            cur_q <= padded[7:0];
+            ci_q <= 1'd0;
+        end else if (busy_q) begin
+            if (has && addr_ready && cur_rest != 8'd0) begin
+                cur_q <= cur_rest;
+            end else if (advance) begin
+                if (last_chunk) begin
+                    busy_q <= 1'b0;
+                    cur_q <= 8'd0;
+                end else begin
+                end
+            end
+        end
+    end
+endmodule
+`default_nettype wire

@@ -1,0 +1,178 @@
+`default_nettype none
+// tiny_fc2_layer: layer "fc2", 3 inputs -> 2 LIF neurons, event-driven and
+// accumulate-only.
+//
+// One timestep: (1) accept the input spike bitmap (in_valid/in_ready), currents := bias;
+// (2) the scanner streams the addresses of active inputs; each address reads weight words
+//     of 2 weights (1 word(s) per address) that are added into the currents;
+// (3) neuron phase: 1 cycle(s) of 2 neurons each; potentials, spikes and currents
+//     rotate by 2 places per cycle and are back in order afterwards;
+// (4) push the output spike bitmap (out_valid/out_ready), keep s[t] for the next reset.
+// Padded neurons 2..1 have no weights and zero bias and never fire.
+module tiny_fc2_layer (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
+    output wire in_ready,
+    input  wire [2:0] in_spikes,
+    input  wire in_first,
+    input  wire in_last,
+    output wire out_valid,
+    input  wire out_ready,
+    output wire [1:0] out_spikes,
+    output wire out_first,
+    output wire out_last
+);
+    localparam [1:0] S_IDLE = 2'd0, S_ACC = 2'd1, S_NEUR = 2'd2, S_OUT = 2'd3;
+    localparam [9:0] BIAS = 10'h000;
+
+    reg [1:0] state_q;
+    reg first_q;
+    reg last_q;
+    reg out_valid_q;
+    reg out_first_q;
+    reg out_last_q;
+    reg [1:0] out_spikes_q;
+
+    assign in_ready = (state_q == S_IDLE);
+    wire start = in_valid && (state_q == S_IDLE);
+    wire can_push = !out_valid_q || out_ready;
+    // High for the one cycle in which v/s hold this timestep's final values (testbench trace).
+    wire step_commit = (state_q == S_OUT) && can_push;
+    wire neur_last = 1'b1;
+
+    // ---- spike-address scanner ----
+    wire scan_valid;
+    wire scan_ready;
+    wire scan_busy;
+    wire [2:0] scan_addr;
+    tiny_fc2_scanner u_scan (
+        .clk(clk), .rst(rst), .start(start), .bits(in_spikes),
+        .addr_valid(scan_valid), .addr_ready(scan_ready), .addr(scan_addr), .busy(scan_busy)
+    );
+
+    // ---- weight memory: word (address) holds 2 weights of 4 bits ----
+    reg [7:0] wmem [0:7];
+    initial $readmemh("tiny_fc2_weights.hex", wmem);
+    reg [7:0] wdata_q;
+    reg rd_valid_q;
+    wire [2:0] waddr = scan_addr;
+    assign scan_ready = 1'b1;
+    always @(posedge clk) begin
+        if (scan_valid) wdata_q <= wmem[waddr];
+    end
+    always @(posedge clk) begin
+        if (rst) begin
+            rd_valid_q <= 1'b0;
+        end else begin
+            rd_valid_q <= scan_valid;
+        end
+    end
+
+    // ---- per-neuron state: currents, potentials, spikes ----
+    wire [9:0] acc_flat;
+    wire [15:0] v_flat;
+    wire [1:0] s_flat;
+    wire [15:0] v_new;
+    wire [1:0] s_new;
+    wire clear = start && in_first;   // v[-1] = 0, s[-1] = 0 at the first step of an inference
+    wire rotate = (state_q == S_NEUR);
+
+    tiny_fc2_lif u_lif (
+        .v_in(v_flat[15:0]),
+        .s_in(s_flat[1:0]),
+        .cur_in(acc_flat[9:0]),
+        .v_out(v_new),
+        .s_out(s_new)
+    );
+
+    genvar i;
+    generate
+        for (i = 0; i < 2; i = i + 1) begin : g_n
+            reg signed [4:0] acc_q;
+            reg signed [7:0] v_q;
+            reg s_q;
+            assign acc_flat[i*5 +: 5] = acc_q;
+            assign v_flat[i*8 +: 8] = v_q;
+            assign s_flat[i] = s_q;
+            // Rotation source: the next group's state, or the neuron unit's result for the top group.
+            wire signed [4:0] acc_next;
+            wire signed [7:0] v_next;
+            wire s_next;
+            if (i < 0) begin : g_mid
+                assign acc_next = acc_flat[(i+2)*5 +: 5];
+                assign v_next = v_flat[(i+2)*8 +: 8];
+                assign s_next = s_flat[i+2];
+            end else begin : g_top
+                assign acc_next = acc_flat[(i-0)*5 +: 5];
+                assign v_next = v_new[(i-0)*8 +: 8];
+                assign s_next = s_new[i-0];
+            end
+            // This neuron's weight: lane i % 2 of group i / 2.
+            if (i < 2) begin : g_w
+                wire signed [3:0] w = wdata_q[(i % 2)*4 +: 4];
+                wire hit = rd_valid_q;
+                always @(posedge clk) begin
+                    if (rst) acc_q <= 5'sd0;
+                    else if (start) acc_q <= BIAS[i*5 +: 5];
+                    else if (rotate) acc_q <= acc_next;
+                    else if (hit) acc_q <= acc_q + { { 1{w[3]} }, w };
+                end
+            end else begin : g_pad
+                always @(posedge clk) begin
+                    if (rst) acc_q <= 5'sd0;
+                    else if (start) acc_q <= BIAS[i*5 +: 5];
+                    else if (rotate) acc_q <= acc_next;
+                end
+            end
+            always @(posedge clk) begin
+                if (rst || clear) begin
+                    v_q <= 8'sd0;
+                    s_q <= 1'b0;
+                end else if (rotate) begin
+                    v_q <= v_next;
+                    s_q <= s_next;
+                end
+            end
+        end
+    endgenerate
+
+    // ---- control ----
+    always @(posedge clk) begin
+        if (rst) begin
+            state_q <= S_IDLE;
+            first_q <= 1'b0;
+            last_q <= 1'b0;
+            out_valid_q <= 1'b0;
+            out_first_q <= 1'b0;
+            out_last_q <= 1'b0;
+            out_spikes_q <= 2'd0;
+        end else begin
+            if (out_valid_q && out_ready) out_valid_q <= 1'b0;
+            case (state_q)
+                S_IDLE: if (in_valid) begin
+                    first_q <= in_first;
+                    last_q <= in_last;
+                    state_q <= S_ACC;
+                end
+                S_ACC: if (!scan_busy) state_q <= S_NEUR;
+                S_NEUR: begin
+                    if (neur_last) state_q <= S_OUT;
+                end
+                default: if (can_push) begin
+                    out_valid_q <= 1'b1;
+                    out_first_q <= first_q;
+                    out_last_q <= last_q;
+                    out_spikes_q <= s_flat[1:0];
+                    state_q <= S_IDLE;
+                end
+            endcase
+        end
+    end
+    wire unused_commit = step_commit;
+    assign out_valid = out_valid_q;
+    assign out_spikes = out_spikes_q;
+    assign out_first = out_first_q;
+    assign out_last = out_last_q;
+endmodule
+`default_nettype wire
