@@ -640,6 +640,17 @@ fn fmt_list(v: &[f64]) -> String {
     }
 }
 
+/// Values as the f32 the model stores (what the runtime uses), not the f64 intermediate.
+fn fmt_f32(v: &[f64]) -> String {
+    let w: Vec<f64> = v.iter().map(|x| *x as f32 as f64).collect();
+    let first = w[0] as f32;
+    if w.iter().all(|x| *x as f32 == first) {
+        format!("{first}")
+    } else {
+        format!("per-neuron, {} .. {}", min(&w) as f32, max(&w) as f32)
+    }
+}
+
 fn min(v: &[f64]) -> f64 {
     v.iter().copied().fold(f64::INFINITY, f64::min)
 }
@@ -1099,8 +1110,8 @@ impl Builder {
                 text = format!(
                     "LIF tau = {} s: beta = 1 - dt/tau = {}, input gain r*dt/tau = {}",
                     fmt_list(&tau),
-                    fmt_list(&beta),
-                    fmt_list(&gain)
+                    fmt_f32(&beta),
+                    fmt_f32(&gain)
                 );
             }
             "IF" => {
@@ -1149,9 +1160,9 @@ impl Builder {
                 text = format!(
                     "CubaLIF: alpha = 1 - dt/tau_syn = {}, beta = 1 - dt/tau_mem = {}, input \
                      gain (w_in*dt/tau_syn)*(r*dt/tau_mem) = {}",
-                    fmt_list(&a),
-                    fmt_list(&beta),
-                    fmt_list(&gain)
+                    fmt_f32(&a),
+                    fmt_f32(&beta),
+                    fmt_f32(&gain)
                 );
                 alpha = Some(a);
             }
