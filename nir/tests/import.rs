@@ -84,6 +84,15 @@ fn cubalif_network_reproduces_python_exactly() {
 }
 
 #[test]
+fn scale_and_threshold_nodes_reproduce_python_exactly() {
+    check_expected("scale_threshold");
+    let (m, report) = import(&fixture("scale_threshold.nir"), &opts()).unwrap();
+    assert_eq!(report.layers[0].nodes, vec!["s_in", "fc1", "s_out", "thr"]);
+    let p = *m.layers[0].neuron.unwrap().lif();
+    assert_eq!((p.beta, p.threshold, p.reset), (0.0, 0.5, ResetMode::Zero));
+}
+
+#[test]
 fn snntorch_mapping_recovers_beta_and_reports_it() {
     let (model, report) = import(&fixture("snntorch_lif_mlp.nir"), &opts()).unwrap();
     // The script exported Leaky(beta = 0.9, threshold 1) and Leaky(0.8, 0.5) as snnTorch does.
@@ -341,6 +350,15 @@ fn unsupported_graphs_name_the_nodes() {
     expect_graph_error("bad/unknown_type.nir", &["\"b\"", "\"Delay\""]);
     expect_graph_error("bad/shape_mismatch.nir", &["\"a\"", "4 inputs", "[5]"]);
     expect_graph_error("bad/per_neuron_tau.nir", &["\"b\"", "per-neuron"]);
+    expect_graph_error("bad/li_readout.nir", &["\"b\"", "LI is a non-spiking"]);
+    expect_graph_error(
+        "bad/neuron_without_weights.nir",
+        &["\"b\"", "must follow an Affine"],
+    );
+    expect_graph_error(
+        "bad/weights_without_neurons.nir",
+        &["\"output\"", "no spiking neurons"],
+    );
 }
 
 #[test]
