@@ -40,9 +40,13 @@ impl Shape {
         }
     }
 
-    /// Number of elements, or an error when it overflows or exceeds [`MAX_LAYER_ELEMENTS`].
+    /// Number of elements; saturates at `usize::MAX` instead of overflowing, so absurd shapes
+    /// from files fail the size limits instead of wrapping or panicking.
     pub fn len(&self) -> usize {
-        self.channels * self.height * self.width
+        self.channels
+            .checked_mul(self.height)
+            .and_then(|x| x.checked_mul(self.width))
+            .unwrap_or(usize::MAX)
     }
 
     /// True when the shape holds no elements.
@@ -160,8 +164,13 @@ impl LayerOp {
                 if stride == 0 || kernel[0] == 0 || kernel[1] == 0 {
                     return Err(Error::shape("conv kernel and stride must be > 0"));
                 }
-                let h = (input.height + 2 * padding).checked_sub(kernel[0]);
-                let w = (input.width + 2 * padding).checked_sub(kernel[1]);
+                // Checked: padding comes from files and may be absurd.
+                let padded = |x: usize| padding.checked_mul(2).and_then(|p| p.checked_add(x));
+                let (Some(ph), Some(pw)) = (padded(input.height), padded(input.width)) else {
+                    return Err(Error::shape(format!("conv padding {padding} is absurd")));
+                };
+                let h = ph.checked_sub(kernel[0]);
+                let w = pw.checked_sub(kernel[1]);
                 let (Some(h), Some(w)) = (h, w) else {
                     return Err(Error::shape(format!(
                         "conv kernel {}x{} larger than padded input {}x{}",
@@ -205,18 +214,23 @@ impl LayerOp {
         }
     }
 
-    /// Number of weights (0 for pooling and flatten).
+    /// Number of weights (0 for pooling and flatten); saturates at `usize::MAX` instead of
+    /// overflowing, so absurd geometries fail the size limits.
     pub fn weight_count(&self) -> usize {
         match *self {
-            LayerOp::Dense { inputs, outputs } => inputs * outputs,
+            LayerOp::Dense { inputs, outputs } => inputs.checked_mul(outputs),
             LayerOp::Conv2d {
                 input,
                 out_channels,
                 kernel,
                 ..
-            } => out_channels * input.channels * kernel[0] * kernel[1],
-            _ => 0,
+            } => out_channels
+                .checked_mul(input.channels)
+                .and_then(|x| x.checked_mul(kernel[0]))
+                .and_then(|x| x.checked_mul(kernel[1])),
+            _ => Some(0),
         }
+        .unwrap_or(usize::MAX)
     }
 
     /// Number of biases (one per output channel or neuron; 0 for pooling and flatten).
@@ -596,6 +610,33 @@ mod tests {
         assert_eq!(accumulator_bits(8, 784), 19);
         assert_eq!(accumulator_bits(8, 1), 10);
         assert_eq!(accumulator_bits(8, 3), 11);
+    }
+
+    #[test]
+    fn absurd_sizes_saturate_instead_of_overflowing() {
+        let s = Shape {
+            channels: usize::MAX,
+            height: 2,
+            width: 2,
+        };
+        assert_eq!(s.len(), usize::MAX);
+        let d = LayerOp::Dense {
+            inputs: usize::MAX / 2,
+            outputs: 3,
+        };
+        assert_eq!(d.weight_count(), usize::MAX);
+        let c = LayerOp::Conv2d {
+            input: Shape {
+                channels: 1,
+                height: 4,
+                width: 4,
+            },
+            out_channels: 1,
+            kernel: [3, 3],
+            stride: 1,
+            padding: usize::MAX / 2 + 1,
+        };
+        assert!(c.output_shape().is_err());
     }
 
     #[test]

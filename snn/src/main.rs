@@ -1,1 +1,44 @@
-fn main() {}
+//! `snn`: train, convert, quantize, evaluate and benchmark spiking neural networks.
+//!
+//! Every bad input (missing or malformed file, bad argument) ends with one line on stderr that
+//! names the problem and the file, and exit status 2. Output files are written atomically.
+
+mod baseline;
+mod bench;
+mod common;
+mod eval;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Spiking neural networks from training to fast CPU inference.
+#[derive(Parser, Debug)]
+#[command(name = "snn", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Accuracy and cost metrics (synaptic ops, ANN MACs, memory, energy) on the test split.
+    Eval(eval::EvalArgs),
+    /// Throughput of the spiking fast path against a dense f32 baseline.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Eval(a) => eval::run(a),
+        Command::Bench(a) => bench::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("snn: error: {}", e.message.replace('\n', " "));
+            ExitCode::from(e.code)
+        }
+    }
+}
