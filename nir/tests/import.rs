@@ -189,6 +189,30 @@ fn norse_and_spikingjelly_semantics() {
 }
 
 #[test]
+fn norse_file_runs_under_both_semantics() {
+    // lif_norse.nir: Affine(1x1, w = 1, b = 0) -> LIF(tau 0.0025, r 1, threshold 0.1), input
+    // spiking every step.
+    // snntorch (dt 1e-4): beta 0.96, gain 0.04: v = 0.04, 0.0784, 0.115264 > 0.1 -> first
+    // spike at step 2.
+    // norse (dt 1e-3): beta 0.6, gain 0.4: v = 0.4 >= 0.1 -> spike and reset every step.
+    let x = SpikeTrain::from_bools(3, 1, &[true; 3]).unwrap();
+    let run = |sem| {
+        let o = ImportOptions {
+            semantics: sem,
+            ..opts()
+        };
+        let (m, _) = import(&fixture("frameworks/lif_norse.nir"), &o).unwrap();
+        let r = Network::new(&m)
+            .unwrap()
+            .run(&Input::Spikes(&x), true)
+            .unwrap();
+        r.trace.unwrap()[0].spikes.to_bools()
+    };
+    assert_eq!(run(Semantics::Snntorch), vec![false, false, true]);
+    assert_eq!(run(Semantics::Norse), vec![true, true, true]);
+}
+
+#[test]
 fn v_leak_becomes_a_bias_and_r_a_gain() {
     // two_lif_neurons.nir: Linear(1) -> LIF(tau 0.01, r 1, v_leak 1.2, thr 1) -> Linear(1) ->
     // LIF(tau 0.01, v_leak 0, thr 20). dt = 1e-4: beta = 0.99, gain r*dt/tau = 0.01, drive
