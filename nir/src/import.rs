@@ -503,6 +503,14 @@ fn param<'a>(name: &str, node: &'a Node, p: &str) -> Result<&'a Param> {
 /// A shape-like integer vector parameter (`shape`, `stride`, ...): values must be whole and
 /// non-negative.
 fn ints(name: &str, p: &Param, what: &str) -> Result<Vec<usize>> {
+    // Shapes, strides and kernel sizes have a handful of entries; a long array here is a
+    // corrupt file (and must not end up printed whole in an error message).
+    if p.values.len() > 8 {
+        return Err(Error::node(
+            name,
+            format!("{what} has {} values, expected at most 8", p.values.len()),
+        ));
+    }
     p.values
         .iter()
         .map(|&v| {

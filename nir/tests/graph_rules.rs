@@ -252,3 +252,22 @@ fn overlapping_pooling_and_missing_nodes_are_refused() {
     g.nodes.insert("island".into(), if_node(1));
     assert!(matches!(import_graph(&g, "m", &opts()), Err(Error::Graph(m)) if m.contains("island")));
 }
+
+#[test]
+fn overlong_shape_parameters_are_refused_without_echoing_them() {
+    // A corrupt file once gave an Output shape of millions of entries, which ended up printed
+    // whole in the error message.
+    let g = chain(vec![
+        ("input", input(&[1.0])),
+        ("fc", node("Linear", &[("weight", p(&[1, 1], &[1.0]))])),
+        ("lif", if_node(1)),
+        ("output", node("Output", &[("shape", p(&[20], &[1.0; 20]))])),
+    ]);
+    match import_graph(&g, "m", &opts()) {
+        Err(e @ Error::Node { .. }) => {
+            let m = e.to_string();
+            assert!(m.contains("20 values") && m.len() < 200, "{m}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
