@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 use snn_nir::{ExportOptions, ImportOptions, InputEncoding, Semantics};
 
-use crate::common::{CliError, CliResult};
+use crate::common::{CliError, CliResult, model_path};
 
 /// Arguments of `snn import`.
 #[derive(Args, Debug)]
@@ -49,9 +49,9 @@ pub struct ExportArgs {
     /// Write a NIR file (the export format; required).
     #[arg(long)]
     pub nir: bool,
-    /// Float model file to export.
+    /// Float model file to export (default: the bundled float model).
     #[arg(long, value_name = "FILE")]
-    pub model: PathBuf,
+    pub model: Option<PathBuf>,
     /// NIR file to write.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -109,7 +109,7 @@ pub fn run_export(a: &ExportArgs) -> CliResult<()> {
             "export needs --nir (NIR is the only export format)",
         ));
     }
-    let model = kernels::model_io::load_model(&a.model)?;
+    let model = kernels::model_io::load_model(model_path(&a.model, true))?;
     let bytes = snn_nir::export_bytes(
         &model,
         &ExportOptions {
