@@ -1,3 +1,706 @@
 //! Accumulate-only 2-D convolution on bit-packed spike maps.
 //!
-//! (Being written: see the owning branch.)
+//! A spike map of `channels x height x width` is stored as one bit-packed row (the layout of
+//! [`crate::spikes`]), in PyTorch's order: neuron `(c, y, x)` is bit `(c * H + y) * W + x`. The
+//! output currents use the same channel-major order, so they feed the neurons, a pooling layer
+//! or `flatten` (which is then the identity) without any permutation.
+//!
+//! Nothing is multiplied: every active input spike `(c, y, x)` *adds* its kernel slice into the
+//! output window it reaches. [`Conv2d`] pre-arranges the weights once for two scatter
+//! strategies and picks one per call ([`Conv2d::prefers_hwc`]):
+//!
+//! - **channel-last** ([`Conv2d::accumulate_hwc`]): weights stored `[c][ky][kx][oc]`; every
+//!   (spike, kernel tap) adds one contiguous run of `out_channels` weights into a channel-last
+//!   scratch (vectorised), which is then transposed-added into the channel-major output. Best
+//!   at moderate and high density and for many output channels.
+//! - **rows** ([`Conv2d::accumulate_rows`]): for kernel row `ky`, the outputs of one channel
+//!   reached by a spike form one contiguous run of output row `oy = (y + pad - ky) / stride`,
+//!   receiving the taps `kx = (x + pad) mod stride + m * stride` in reverse order; these are
+//!   stored reversed and contiguous per stride phase, so a spike costs
+//!   `out_channels x kernel_h` short slice additions and no transpose. Best at very low density
+//!   on large output maps.
+//!
+//! Tap ranges along each axis are computed with one division per spike and axis
+//! (`taps_on_axis`), never per tap.
+//!
+//! [`conv2d_reference`] is the plain output-centric definition (a gather with 0/1 inputs), used
+//! to check the fast path. Integer accumulation is exact, so the two agree bit for bit; in `f32`
+//! they add in different orders (a documented rounding difference; exact when every partial
+//! sum is an integer below `2^24`).
+//!
+//! Use for one sample and one timestep (e.g. in [`crate::network`]): build `Conv2d` once per
+//! layer from the PyTorch-layout weights (`Conv2d::<i16>::new` for the integer golden model,
+//! `Conv2d::<f32>::new` for float), keep one scratch `Vec` per layer and sample, then per step
+//! fill the current buffer with the bias broadcast over each output channel's plane
+//! (`out[oc * out_h * out_w ..][.. out_h * out_w] = bias[oc]`) and call
+//! [`Conv2d::accumulate_with_scratch`] with the previous layer's bit-packed spike row. Before
+//! building the integer form, [`check_accumulator`] proves the `i32` accumulator cannot
+//! overflow.
+
+use std::ops::AddAssign;
+
+use crate::error::{Error, Result};
+use crate::model::{LayerOp, MAX_LAYER_ELEMENTS, Shape};
+use crate::spikes::words_for;
+
+/// Validated geometry of a 2-D convolution (square stride and padding, as [`LayerOp::Conv2d`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvGeometry {
+    /// Input shape `C x H x W`.
+    pub input: Shape,
+    /// Output channels.
+    pub out_channels: usize,
+    /// Kernel height.
+    pub kernel_h: usize,
+    /// Kernel width.
+    pub kernel_w: usize,
+    /// Stride on both axes.
+    pub stride: usize,
+    /// Zero padding on both sides of both axes.
+    pub padding: usize,
+    out_h: usize,
+    out_w: usize,
+}
+
+fn checked_product(factors: &[usize], what: &str) -> Result<usize> {
+    let n = factors
+        .iter()
+        .try_fold(1usize, |acc, &f| acc.checked_mul(f))
+        .filter(|&n| n <= MAX_LAYER_ELEMENTS);
+    n.ok_or_else(|| {
+        Error::shape(format!(
+            "{what} {factors:?} exceeds the limit of {MAX_LAYER_ELEMENTS} elements"
+        ))
+    })
+}
+
+impl ConvGeometry {
+    /// Validates a convolution: no zero-sized dimension, stride >= 1, a kernel that fits the
+    /// padded input, and element counts (input, output, weights) that neither overflow nor
+    /// exceed [`MAX_LAYER_ELEMENTS`]. The output size is
+    /// `(in + 2 * padding - kernel) / stride + 1` on each axis (PyTorch's formula).
+    pub fn new(
+        input: Shape,
+        out_channels: usize,
+        kernel: [usize; 2],
+        stride: usize,
+        padding: usize,
+    ) -> Result<Self> {
+        let [kh, kw] = kernel;
+        if input.channels == 0 || input.height == 0 || input.width == 0 {
+            return Err(Error::shape(format!(
+                "conv input {}x{}x{} has a zero-sized dimension",
+                input.channels, input.height, input.width
+            )));
+        }
+        if out_channels == 0 || kh == 0 || kw == 0 {
+            return Err(Error::shape(format!(
+                "conv needs out_channels and kernel > 0, got {out_channels} channels, kernel \
+                 {kh}x{kw}"
+            )));
+        }
+        if stride == 0 {
+            return Err(Error::invalid("conv stride must be at least 1"));
+        }
+        checked_product(&[input.channels, input.height, input.width], "conv input")?;
+        let padded = |n: usize| padding.checked_mul(2).and_then(|p| p.checked_add(n));
+        let (Some(ph), Some(pw)) = (padded(input.height), padded(input.width)) else {
+            return Err(Error::shape(format!("conv padding {padding} overflows")));
+        };
+        if kh > ph || kw > pw {
+            return Err(Error::shape(format!(
+                "conv kernel {kh}x{kw} is larger than the padded input {ph}x{pw}"
+            )));
+        }
+        let out_h = (ph - kh) / stride + 1;
+        let out_w = (pw - kw) / stride + 1;
+        checked_product(&[out_channels, out_h, out_w], "conv output")?;
+        checked_product(&[out_channels, input.channels, kh, kw], "conv weights")?;
+        Ok(ConvGeometry {
+            input,
+            out_channels,
+            kernel_h: kh,
+            kernel_w: kw,
+            stride,
+            padding,
+            out_h,
+            out_w,
+        })
+    }
+
+    /// Geometry of a [`LayerOp::Conv2d`]; an error for any other operation.
+    pub fn from_op(op: &LayerOp) -> Result<Self> {
+        match *op {
+            LayerOp::Conv2d {
+                input,
+                out_channels,
+                kernel,
+                stride,
+                padding,
+            } => Self::new(input, out_channels, kernel, stride, padding),
+            other => Err(Error::invalid(format!("{other:?} is not a convolution"))),
+        }
+    }
+
+    /// Output height.
+    pub fn out_height(&self) -> usize {
+        self.out_h
+    }
+
+    /// Output width.
+    pub fn out_width(&self) -> usize {
+        self.out_w
+    }
+
+    /// Output shape `out_channels x out_height x out_width`.
+    pub fn output(&self) -> Shape {
+        Shape {
+            channels: self.out_channels,
+            height: self.out_h,
+            width: self.out_w,
+        }
+    }
+
+    /// Number of input neurons (`C * H * W`).
+    pub fn input_len(&self) -> usize {
+        self.input.len()
+    }
+
+    /// Number of output neurons.
+    pub fn output_len(&self) -> usize {
+        self.out_channels * self.out_h * self.out_w
+    }
+
+    /// Number of weights (`out_channels * C * kernel_h * kernel_w`).
+    pub fn weight_len(&self) -> usize {
+        self.out_channels * self.input.channels * self.kernel_h * self.kernel_w
+    }
+
+    /// Inputs feeding one output neuron (`C * kernel_h * kernel_w`).
+    pub fn fan_in(&self) -> usize {
+        self.input.channels * self.kernel_h * self.kernel_w
+    }
+
+    /// Synaptic operations (additions) caused by the active spikes of `spikes`: the number of
+    /// (spike, output neuron) pairs connected by a kernel tap. Used for throughput figures.
+    pub fn synaptic_ops(&self, spikes: &[u64]) -> u64 {
+        let mut ops = 0u64;
+        crate::spikes::for_each_set_bit(spikes, |i| {
+            let (_, y, x) = self.decode(i);
+            ops += (self.reach(y, self.kernel_h, self.out_h)
+                * self.reach(x, self.kernel_w, self.out_w)) as u64;
+        });
+        ops * self.out_channels as u64
+    }
+
+    /// Number of output positions along one axis that input coordinate `y` reaches.
+    fn reach(&self, y: usize, k: usize, out: usize) -> usize {
+        let yp = y + self.padding;
+        (0..k)
+            .filter(|&ky| {
+                yp >= ky && (yp - ky).is_multiple_of(self.stride) && (yp - ky) / self.stride < out
+            })
+            .count()
+    }
+
+    #[inline]
+    fn decode(&self, i: usize) -> (usize, usize, usize) {
+        let hw = self.input.height * self.input.width;
+        let (c, rem) = (i / hw, i % hw);
+        (c, rem / self.input.width, rem % self.input.width)
+    }
+
+    fn check_io<A>(&self, spikes: &[u64], out: &[A]) -> Result<()> {
+        let n = self.input_len();
+        if spikes.len() != words_for(n) {
+            return Err(Error::shape(format!(
+                "conv input has {} words, a {}x{}x{} spike map needs {}",
+                spikes.len(),
+                self.input.channels,
+                self.input.height,
+                self.input.width,
+                words_for(n)
+            )));
+        }
+        if !n.is_multiple_of(64) && spikes[spikes.len() - 1] >> (n % 64) != 0 {
+            return Err(Error::shape(format!(
+                "conv input has spikes in the padding bits beyond neuron {n}"
+            )));
+        }
+        if out.len() != self.output_len() {
+            return Err(Error::shape(format!(
+                "conv output buffer has {} values, expected {}",
+                out.len(),
+                self.output_len()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The reference convolution: for every output `(oc, oy, ox)`, adds
+/// `w[oc][c][ky][kx]` for every input `(c, oy*stride + ky - pad, ox*stride + kx - pad)` inside
+/// the map whose spike is set (a direct convolution with 0/1 inputs). `weights` are in PyTorch
+/// layout `[out][in][kh][kw]`; results are *added* into `out` (fill it with the bias or zero).
+pub fn conv2d_reference<W, A>(
+    geom: &ConvGeometry,
+    weights: &[W],
+    spikes: &[u64],
+    out: &mut [A],
+) -> Result<()>
+where
+    W: Copy + Into<A>,
+    A: Copy + AddAssign,
+{
+    geom.check_io(spikes, out)?;
+    check_weights(geom, weights.len())?;
+    let g = geom;
+    let (h, w) = (g.input.height as isize, g.input.width as isize);
+    let bit = |c: usize, y: isize, x: isize| {
+        let i = (c * g.input.height + y as usize) * g.input.width + x as usize;
+        spikes[i / 64] >> (i % 64) & 1 == 1
+    };
+    for oc in 0..g.out_channels {
+        for oy in 0..g.out_h {
+            for ox in 0..g.out_w {
+                let o = &mut out[(oc * g.out_h + oy) * g.out_w + ox];
+                for c in 0..g.input.channels {
+                    for ky in 0..g.kernel_h {
+                        for kx in 0..g.kernel_w {
+                            let iy = (oy * g.stride + ky) as isize - g.padding as isize;
+                            let ix = (ox * g.stride + kx) as isize - g.padding as isize;
+                            if (0..h).contains(&iy) && (0..w).contains(&ix) && bit(c, iy, ix) {
+                                *o += weights[((oc * g.input.channels + c) * g.kernel_h + ky)
+                                    * g.kernel_w
+                                    + kx]
+                                    .into();
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_weights(geom: &ConvGeometry, len: usize) -> Result<()> {
+    if len != geom.weight_len() {
+        return Err(Error::shape(format!(
+            "conv weight has {len} values, expected {} ({}x{}x{}x{})",
+            geom.weight_len(),
+            geom.out_channels,
+            geom.input.channels,
+            geom.kernel_h,
+            geom.kernel_w
+        )));
+    }
+    Ok(())
+}
+
+/// A convolution with weights pre-arranged for accumulate-only scatter (see the module docs).
+///
+/// `W` is the weight type (`i8`, `i16`, `f32`); [`Conv2d::accumulate`] adds into any
+/// accumulator `A` with `W: Into<A>` (`i32` for integer weights, `f32` for float weights).
+#[derive(Clone, Debug)]
+pub struct Conv2d<W> {
+    geom: ConvGeometry,
+    /// `[c][ky][oc][kw]`: for each stride phase `r`, the taps `kx = r, r + s, ...` reversed,
+    /// at `phase_offset[r]`.
+    taps: Vec<W>,
+    /// Start of phase `r`'s taps in a kernel row block (`r < min(stride, kernel_w)`), and the
+    /// block length at the end.
+    phase_offset: Vec<usize>,
+    /// `[c][ky][kx][oc]`: one contiguous run of `out_channels` weights per kernel tap, for the
+    /// channel-last scatter ([`Conv2d::accumulate_hwc`]).
+    taps_hwc: Vec<W>,
+}
+
+impl<W: Copy> Conv2d<W> {
+    /// Pre-arranges `weights` given in PyTorch layout `[out_channels][in_channels][kh][kw]`.
+    pub fn new(geom: ConvGeometry, weights: &[W]) -> Result<Self> {
+        check_weights(&geom, weights.len())?;
+        let (s, kw) = (geom.stride, geom.kernel_w);
+        let phases = s.min(kw);
+        let mut phase_offset = Vec::with_capacity(phases + 1);
+        let mut off = 0;
+        for r in 0..phases {
+            phase_offset.push(off);
+            off += (kw - 1 - r) / s + 1;
+        }
+        phase_offset.push(off);
+        debug_assert_eq!(off, kw);
+        let mut taps = Vec::with_capacity(weights.len());
+        for c in 0..geom.input.channels {
+            for ky in 0..geom.kernel_h {
+                for oc in 0..geom.out_channels {
+                    let row = &weights
+                        [((oc * geom.input.channels + c) * geom.kernel_h + ky) * kw..][..kw];
+                    for r in 0..phases {
+                        let n = phase_offset[r + 1] - phase_offset[r];
+                        // Reversed: taps[j] = row[r + (n - 1 - j) * s], so increasing j
+                        // reaches increasing output columns.
+                        taps.extend((0..n).map(|j| row[r + (n - 1 - j) * s]));
+                    }
+                }
+            }
+        }
+        let (ic, kh, occ) = (geom.input.channels, geom.kernel_h, geom.out_channels);
+        let mut taps_hwc = Vec::with_capacity(weights.len());
+        for c in 0..ic {
+            for ky in 0..kh {
+                for kx in 0..kw {
+                    taps_hwc
+                        .extend((0..occ).map(|oc| weights[((oc * ic + c) * kh + ky) * kw + kx]));
+                }
+            }
+        }
+        Ok(Conv2d {
+            geom,
+            taps,
+            phase_offset,
+            taps_hwc,
+        })
+    }
+
+    /// The geometry.
+    pub fn geometry(&self) -> &ConvGeometry {
+        &self.geom
+    }
+
+    /// Adds the currents caused by one timestep of input spikes (`spikes`: the bit-packed
+    /// `C x H x W` map, `words_for(C*H*W)` words, padding bits zero) into `out`
+    /// (`out_channels x out_h x out_w`, channel-major). `out` is not cleared: fill it with the
+    /// bias (or zeros) first.
+    ///
+    /// Chooses between the two scatter strategies with [`Conv2d::prefers_hwc`]; allocates a
+    /// scratch buffer when it takes the channel-last one (use
+    /// [`Conv2d::accumulate_with_scratch`] in hot loops).
+    pub fn accumulate<A>(&self, spikes: &[u64], out: &mut [A]) -> Result<()>
+    where
+        W: Into<A>,
+        A: Copy + AddAssign + Default,
+    {
+        let mut scratch = Vec::new();
+        self.accumulate_with_scratch(spikes, out, &mut scratch)
+    }
+
+    /// [`Conv2d::accumulate`] with a caller-owned scratch buffer (resized as needed), so a
+    /// timestep loop allocates nothing.
+    pub fn accumulate_with_scratch<A>(
+        &self,
+        spikes: &[u64],
+        out: &mut [A],
+        scratch: &mut Vec<A>,
+    ) -> Result<()>
+    where
+        W: Into<A>,
+        A: Copy + AddAssign + Default,
+    {
+        self.geom.check_io(spikes, out)?;
+        if self.prefers_hwc(crate::spikes::count_ones(spikes)) {
+            scratch.clear();
+            scratch.resize(out.len(), A::default());
+            self.scatter_hwc(spikes, scratch);
+            let p = self.geom.out_h * self.geom.out_w;
+            let occ = self.geom.out_channels;
+            // Transpose-add, one output-channel plane at a time (contiguous writes).
+            for (oc, plane) in out.chunks_exact_mut(p).enumerate() {
+                for (o, cell) in plane.iter_mut().zip(scratch.chunks_exact(occ)) {
+                    *o += cell[oc];
+                }
+            }
+            Ok(())
+        } else {
+            self.accumulate_rows(spikes, out)
+        }
+    }
+
+    /// The strategy rule, from instruction counts measured with valgrind (cachegrind) on the
+    /// three layers of `benches/benches/conv.rs` at 2-30 % density (a machine-independent proxy
+    /// for time on a 2-core machine too busy for stable timings): the channel-last scatter
+    /// costs about `25 + 24 * ceil(out_channels / 8)` instructions per (spike, reachable tap)
+    /// plus 10 per output for the scratch and the transpose; the row scatter about 45 per
+    /// (spike, reachable kernel row, output channel). Returns true when the channel-last path
+    /// is estimated cheaper for `active_spikes` input spikes.
+    pub fn prefers_hwc(&self, active_spikes: usize) -> bool {
+        let g = &self.geom;
+        let sp = active_spikes as f64;
+        let s = g.stride as f64;
+        let taps = (g.kernel_h as f64 / s).max(1.0) * (g.kernel_w as f64 / s).max(1.0);
+        let hwc = sp * taps * (25.0 + 24.0 * g.out_channels.div_ceil(8) as f64)
+            + 10.0 * g.output_len() as f64;
+        let rows = sp * (g.kernel_h as f64 / s).max(1.0) * g.out_channels as f64 * 45.0;
+        hwc < rows
+    }
+
+    /// Channel-last scatter: adds the currents of `spikes` (channel-major `C x H x W` bits)
+    /// into `out_hwc` laid out `[out_h][out_w][out_channels]` (`out_hwc[(oy * out_w + ox) *
+    /// out_channels + oc]`): every (spike, kernel tap) adds one contiguous run of
+    /// `out_channels` weights. For runtimes that keep conv currents channel-last.
+    pub fn accumulate_hwc<A>(&self, spikes: &[u64], out_hwc: &mut [A]) -> Result<()>
+    where
+        W: Into<A>,
+        A: Copy + AddAssign,
+    {
+        self.geom.check_io(spikes, out_hwc)?;
+        self.scatter_hwc(spikes, out_hwc);
+        Ok(())
+    }
+
+    fn scatter_hwc<A>(&self, spikes: &[u64], out: &mut [A])
+    where
+        W: Into<A>,
+        A: Copy + AddAssign,
+    {
+        let g = &self.geom;
+        let (s, pad, kh, kw) = (g.stride, g.padding, g.kernel_h, g.kernel_w);
+        let (oh, ow, occ) = (g.out_h, g.out_w, g.out_channels);
+        crate::spikes::for_each_set_bit(spikes, |i| {
+            let (c, y, x) = g.decode(i);
+            let (yp, xp) = (y + pad, x + pad);
+            let Some((ky0, oy0, ny)) = taps_on_axis(yp, s, kh, oh) else {
+                return;
+            };
+            let Some((kx0, ox0, nx)) = taps_on_axis(xp, s, kw, ow) else {
+                return;
+            };
+            for a in 0..ny {
+                let (ky, oy) = (ky0 + a * s, oy0 - a);
+                let tap_row = (c * kh + ky) * kw;
+                // Taps kx0, kx0 + s, ... reach outputs ox0, ox0 - 1, ...
+                let mut src = (tap_row + kx0) * occ;
+                let mut dst = (oy * ow + ox0) * occ;
+                for _ in 0..nx {
+                    add_run(&mut out[dst..dst + occ], &self.taps_hwc[src..src + occ]);
+                    src += s * occ;
+                    dst = dst.wrapping_sub(occ); // wraps only after the last run
+                }
+            }
+        });
+    }
+
+    /// The row scatter alone (no strategy choice): channel-major output, one contiguous
+    /// kernel-row slice per (spike, kernel row, output channel).
+    pub fn accumulate_rows<A>(&self, spikes: &[u64], out: &mut [A]) -> Result<()>
+    where
+        W: Into<A>,
+        A: Copy + AddAssign,
+    {
+        self.geom.check_io(spikes, out)?;
+        let g = &self.geom;
+        let (s, pad, kw) = (g.stride, g.padding, g.kernel_w);
+        let (oh, ow, occ) = (g.out_h, g.out_w, g.out_channels);
+        let plane = oh * ow;
+        crate::spikes::for_each_set_bit(spikes, |i| {
+            let (c, y, x) = g.decode(i);
+            let (yp, xp) = (y + pad, x + pad);
+            let (r, q) = (xp % s, xp / s);
+            if r >= kw {
+                return; // no kernel column lands on this input column's phase
+            }
+            let (p0, p1) = (self.phase_offset[r], self.phase_offset[r + 1]);
+            let n = p1 - p0;
+            // Output column of tap j is base + j (base may be negative).
+            let base = q as isize - n as isize + 1;
+            let j0 = (-base).max(0) as usize;
+            let j1 = (ow as isize - base).min(n as isize);
+            if j1 <= j0 as isize {
+                return;
+            }
+            let j1 = j1 as usize;
+            let col0 = (base + j0 as isize) as usize;
+            let len = j1 - j0;
+            let c_block = c * g.kernel_h;
+            let Some((ky0, oy0, ny)) = taps_on_axis(yp, s, g.kernel_h, oh) else {
+                return;
+            };
+            for a in 0..ny {
+                let (ky, oy) = (ky0 + a * s, oy0 - a);
+                let row_start = oy * ow + col0;
+                let tap_block = (c_block + ky) * occ * kw + p0 + j0;
+                for oc in 0..occ {
+                    let dst = &mut out[oc * plane + row_start..][..len];
+                    let src = &self.taps[tap_block + oc * kw..][..len];
+                    for (o, &w) in dst.iter_mut().zip(src) {
+                        *o += w.into();
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+}
+
+/// The kernel taps along one axis that connect padded input coordinate `p` to an output:
+/// `k = k0 + a * s` reaches output `o0 - a` for `a in 0..n`. Taps satisfy `k = p mod s`,
+/// `k < kernel`, and `0 <= (p - k) / s < out`. `None` when there are none. Computed with one
+/// division, so the per-tap loops need none.
+#[inline]
+fn taps_on_axis(p: usize, s: usize, kernel: usize, out: usize) -> Option<(usize, usize, usize)> {
+    let (q, r) = (p / s, p % s);
+    if r >= kernel {
+        return None;
+    }
+    // a ranges over [q - (out - 1), q] (output in range) and [0, (kernel - 1 - r) / s].
+    let a_lo = q.saturating_sub(out - 1);
+    let a_hi = q.min((kernel - 1 - r) / s);
+    if a_lo > a_hi {
+        return None;
+    }
+    Some((r + a_lo * s, q - a_lo, a_hi - a_lo + 1))
+}
+
+/// `dst[i] += src[i]`, in fixed blocks of 8 so that the compiler emits whole vector adds even
+/// for short runs (a variable-length loop of 8 would run its scalar remainder).
+#[inline(always)]
+fn add_run<W: Copy + Into<A>, A: Copy + AddAssign>(dst: &mut [A], src: &[W]) {
+    add_blocks(dst, src)
+}
+
+#[inline(always)]
+fn add_blocks<W: Copy + Into<A>, A: Copy + AddAssign>(dst: &mut [A], src: &[W]) {
+    debug_assert_eq!(dst.len(), src.len());
+    let mut d = dst.chunks_exact_mut(8);
+    let mut s = src.chunks_exact(8);
+    for (d8, s8) in (&mut d).zip(&mut s) {
+        let d8: &mut [A; 8] = d8.try_into().expect("chunk of 8");
+        let s8: &[W; 8] = s8.try_into().expect("chunk of 8");
+        for k in 0..8 {
+            d8[k] += s8[k].into();
+        }
+    }
+    for (o, &w) in d.into_remainder().iter_mut().zip(s.remainder()) {
+        *o += w.into();
+    }
+}
+
+/// Checks that `bias + sum of |weights|` of every output channel fits a signed accumulator of
+/// `acc_bits` bits, so that no sequence of input spikes can overflow it. Weights in PyTorch
+/// layout; `bias` empty or one value per output channel.
+pub fn check_accumulator<W: Copy + Into<i64>>(
+    geom: &ConvGeometry,
+    weights: &[W],
+    bias: &[i32],
+    acc_bits: u32,
+) -> Result<()> {
+    check_weights(geom, weights.len())?;
+    if !bias.is_empty() && bias.len() != geom.out_channels {
+        return Err(Error::shape(format!(
+            "conv bias has {} values, expected {}",
+            bias.len(),
+            geom.out_channels
+        )));
+    }
+    if !(2..=63).contains(&acc_bits) {
+        return Err(Error::invalid(format!(
+            "accumulator width {acc_bits} is outside 2..=63"
+        )));
+    }
+    let limit = (1i64 << (acc_bits - 1)) - 1;
+    for (oc, w) in weights.chunks(geom.fan_in()).enumerate() {
+        let b = bias.get(oc).map_or(0, |&b| (b as i64).abs());
+        let sum: i64 = w.iter().map(|&x| x.into().abs()).sum::<i64>() + b;
+        if sum > limit {
+            return Err(Error::invalid(format!(
+                "conv output channel {oc}: |bias| + sum |w| = {sum} can overflow a {acc_bits}-bit \
+                 accumulator"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spikes::SpikeVec;
+
+    fn shape(c: usize, h: usize, w: usize) -> Shape {
+        Shape {
+            channels: c,
+            height: h,
+            width: w,
+        }
+    }
+
+    #[test]
+    fn geometry_formula_and_errors() {
+        let g = ConvGeometry::new(shape(1, 28, 28), 8, [5, 5], 1, 2).unwrap();
+        assert_eq!(g.output(), shape(8, 28, 28));
+        // (7 + 2 - 3) / 2 + 1 = 4
+        let g = ConvGeometry::new(shape(2, 7, 5), 3, [3, 2], 2, 1).unwrap();
+        assert_eq!((g.out_height(), g.out_width()), (4, 3)); // (5 + 2 - 2) / 2 + 1 = 3
+        assert!(ConvGeometry::new(shape(0, 5, 5), 1, [3, 3], 1, 0).is_err());
+        assert!(ConvGeometry::new(shape(1, 5, 5), 0, [3, 3], 1, 0).is_err());
+        assert!(ConvGeometry::new(shape(1, 5, 5), 1, [0, 3], 1, 0).is_err());
+        assert!(ConvGeometry::new(shape(1, 5, 5), 1, [3, 3], 0, 0).is_err());
+        assert!(ConvGeometry::new(shape(1, 2, 2), 1, [3, 3], 1, 0).is_err());
+        assert!(ConvGeometry::new(shape(1, 2, 2), 1, [3, 3], 1, usize::MAX).is_err());
+        assert!(ConvGeometry::new(shape(1 << 20, 1 << 20, 1 << 20), 1, [1, 1], 1, 0).is_err());
+        assert!(ConvGeometry::new(shape(1, 4, 4), 1 << 30, [3, 3], 1, 0).is_err());
+    }
+
+    #[test]
+    fn hand_computed_3x3() {
+        // 1 input channel 3x3, one output channel, kernel 2x2 = [[1, 2], [3, 4]], stride 1,
+        // padding 0 -> 2x2 output. A single spike at (1, 1) (the centre) is under tap (1, 1)
+        // of output (0, 0) -> +4, tap (1, 0) of (0, 1) -> +3, tap (0, 1) of (1, 0) -> +2,
+        // tap (0, 0) of (1, 1) -> +1.
+        let g = ConvGeometry::new(shape(1, 3, 3), 1, [2, 2], 1, 0).unwrap();
+        let w = [1i16, 2, 3, 4];
+        let mut spikes = SpikeVec::zeros(9);
+        spikes.set(4, true);
+        let conv = Conv2d::new(g, &w).unwrap();
+        let mut out = [0i32; 4];
+        conv.accumulate(spikes.words(), &mut out).unwrap();
+        assert_eq!(out, [4, 3, 2, 1]);
+        let mut r = [0i32; 4];
+        conv2d_reference(&g, &w, spikes.words(), &mut r).unwrap();
+        assert_eq!(r, [4, 3, 2, 1]);
+        // The corner spike (0, 0) only reaches output (0, 0) through tap (0, 0): +1, on top.
+        spikes.set(0, true);
+        conv.accumulate(spikes.words(), &mut out).unwrap();
+        assert_eq!(out, [4 + 4 + 1, 6, 4, 2]);
+        assert_eq!(g.synaptic_ops(spikes.words()), 5);
+    }
+
+    #[test]
+    fn stride_and_padding_hand_computed() {
+        // 1x1x4 input row, 3x3 kernel whose middle row is [1, 10, 100], stride 2, padding 1
+        // -> height (1 + 2 - 3) / 2 + 1 = 1 (kernel row 1 on input row 0), width
+        // (4 + 2 - 3) / 2 + 1 = 2. Output 0 sees columns -1, 0, 1; output 1 sees 1, 2, 3.
+        // Spikes at columns 1 and 3: out0 = 100 (col 1 under tap 2); out1 = 1 + 100.
+        let g = ConvGeometry::new(shape(1, 1, 4), 1, [3, 3], 2, 1).unwrap();
+        let w = [0i8, 0, 0, 1, 10, 100, 0, 0, 0];
+        let spikes = SpikeVec::from_bools(&[false, true, false, true]);
+        let mut out = [0i32; 2];
+        Conv2d::new(g, &w)
+            .unwrap()
+            .accumulate(spikes.words(), &mut out)
+            .unwrap();
+        assert_eq!(out, [100, 101]);
+    }
+
+    #[test]
+    fn bad_buffers_are_errors() {
+        let g = ConvGeometry::new(shape(1, 3, 3), 1, [2, 2], 1, 0).unwrap();
+        let conv = Conv2d::new(g, &[1i16; 4]).unwrap();
+        assert!(Conv2d::new(g, &[1i16; 3]).is_err());
+        assert!(conv.accumulate(&[0, 0], &mut [0i32; 4]).is_err());
+        assert!(conv.accumulate(&[0], &mut [0i32; 3]).is_err());
+        assert!(conv.accumulate(&[1 << 9], &mut [0i32; 4]).is_err());
+    }
+
+    #[test]
+    fn accumulator_check() {
+        let g = ConvGeometry::new(shape(1, 3, 3), 1, [2, 2], 1, 0).unwrap();
+        // sum |w| = 4 * 16384 = 65536 > 2^16 - 1 ... fits 18 bits (limit 131071), not 17.
+        let w = [16384i16, -16384, 16384, -16384];
+        assert!(check_accumulator(&g, &w, &[], 18).is_ok());
+        assert!(check_accumulator(&g, &w, &[], 17).is_err());
+        assert!(check_accumulator(&g, &w, &[65535], 18).is_ok());
+        assert!(check_accumulator(&g, &w, &[65536], 18).is_err());
+        assert!(check_accumulator(&g, &w, &[1, 2], 18).is_err());
+    }
+}

@@ -2,25 +2,41 @@
 //! in bit-exact integer form ([`IntNetwork`], the golden model of the generated hardware).
 //!
 //! Each timestep, every layer turns its input (the previous layer's spikes, bit-packed) into
-//! currents by accumulating weight rows, then its neurons update and emit spikes. Weights are
-//! re-packed once at construction into input-major rows ([`crate::fc::RowMatrix`]) so that one
-//! input spike selects one contiguous row. A batch runs in parallel across samples with rayon;
-//! one sample's timestep is never split across threads (a parallel call costs ~10 us, a step
-//! ~0.2 us).
+//! currents accumulate-only, then its neurons update and emit spikes:
+//! * dense layers use the [`crate::fc`] kernels on input-major rows ([`crate::fc::RowMatrix`]),
+//!   re-packed once at construction. Integer layers use `i16` rows with `i16` accumulators when
+//!   [`crate::fc::I16Rows`] proves they cannot overflow (else `i32` accumulators, with `i8` rows
+//!   when the weights have at most 8 bits), and, for weights of at most 3 bits, the bit-plane popcount kernel on the steps where
+//!   [`crate::bitplane::prefer_bitplane`] says it is faster. All choices give the same integers.
+//! * conv layers use [`crate::conv::Conv2d`]; sum/average pooling [`crate::pool`]; flatten is
+//!   the identity on the (channel-major) spike map.
+//!
+//! Every layer except flatten must have spiking neurons (a spike is the only thing the
+//! accumulate-only kernels consume). Integer models have no average pooling: the numeric
+//! contract has no division, so a quantizer folds `1 / k^2` into the next weights and uses
+//! sum pooling.
+//!
+//! A batch runs in parallel across samples with rayon; one sample's timestep is never split
+//! across threads (a parallel call costs ~10 us, a step ~0.2 us).
 
 use rayon::prelude::*;
 
+use crate::bitplane::{BitPlaneMatrix, prefer_bitplane};
+use crate::conv::{Conv2d, ConvGeometry, check_accumulator};
 use crate::error::{Error, Result};
-use crate::model::{IntModel, LayerOp, Model};
+use crate::fc::{I16Rows, RowMatrix, accumulate_rows};
+use crate::model::{IntLayer, IntModel, LayerOp, Model};
 use crate::neuron::{IntLayerState, IntLifParams, LayerState, Neuron, step_f32, step_int};
-use crate::spikes::{SpikeTrain, count_ones, for_each_set_bit, words_for};
+use crate::pool::{PoolGeometry, avg_pool_f32, sum_pool_f32, sum_pool_i32};
+use crate::spikes::{SpikeBatch, SpikeTrain, count_ones, for_each_set_bit};
 
 /// Input of a float network for one sample.
 #[derive(Clone, Copy, Debug)]
 pub enum Input<'a> {
     /// Encoded input spikes, `T x inputs`.
     Spikes(&'a SpikeTrain),
-    /// Analog intensities fed as the same input every step (direct encoding).
+    /// Analog intensities fed as the same input every step (direct encoding; needs a dense
+    /// first layer, the one place where inputs are multiplied).
     Analog(&'a [f32]),
 }
 
@@ -33,6 +49,46 @@ pub struct LayerTrace<V> {
     pub membranes: Vec<V>,
 }
 
+/// Spike statistics of one layer with neurons over a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerStats {
+    /// Number of neurons.
+    pub neurons: usize,
+    /// Number of inputs (size of the spike map the layer reads).
+    pub inputs: usize,
+    /// Active input spikes summed over all steps.
+    pub input_spikes: u64,
+    /// Output spikes summed over all steps.
+    pub output_spikes: u64,
+    /// Synaptic operations (additions of one weight into one current) over all steps; for
+    /// pooling, one per spike that lands in a window.
+    pub synaptic_ops: u64,
+    /// Steps run.
+    pub steps: usize,
+}
+
+impl LayerStats {
+    /// Mean output spikes per neuron per step.
+    pub fn firing_rate(&self) -> f64 {
+        let d = (self.neurons * self.steps) as f64;
+        if d == 0.0 {
+            0.0
+        } else {
+            self.output_spikes as f64 / d
+        }
+    }
+
+    /// Mean fraction of active inputs per step.
+    pub fn input_density(&self) -> f64 {
+        let d = (self.inputs * self.steps) as f64;
+        if d == 0.0 {
+            0.0
+        } else {
+            self.input_spikes as f64 / d
+        }
+    }
+}
+
 /// Result of running one sample.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Run<V> {
@@ -40,11 +96,14 @@ pub struct Run<V> {
     pub counts: Vec<u32>,
     /// Argmax of `counts`, ties to the lowest index.
     pub class: usize,
-    /// Spikes that entered the first layer over all steps.
+    /// Spikes that entered the first layer over all steps (0 for analog input).
     pub input_spikes: u64,
-    /// Spikes emitted by each layer over all steps (0 for layers without neurons).
+    /// Spikes emitted by each layer with neurons over all steps, in model order.
     pub layer_spike_counts: Vec<u64>,
-    /// Per-layer spikes and membranes per step, when recording was requested.
+    /// Spike statistics of each layer with neurons, in model order.
+    pub stats: Vec<LayerStats>,
+    /// Per-layer spikes and membranes per step (one entry per layer with neurons), when
+    /// recording was requested.
     pub trace: Option<Vec<LayerTrace<V>>>,
 }
 
@@ -64,41 +123,82 @@ pub fn argmax(counts: &[u32]) -> usize {
     best
 }
 
-/// Input-major weight rows: `rows[j * outputs .. (j + 1) * outputs]` are the weights from input
-/// `j`, so a spike on `j` adds one contiguous row.
-#[derive(Clone, Debug)]
-struct Rows<T> {
-    inputs: usize,
-    outputs: usize,
-    data: Vec<T>,
+fn layer_err(name: &str, msg: impl std::fmt::Display) -> Error {
+    Error::invalid(format!("layer {name:?}: {msg}"))
 }
 
-impl<T: Copy> Rows<T> {
-    fn from_output_major(outputs: usize, inputs: usize, w: &[T]) -> Self {
-        let mut data = Vec::with_capacity(w.len());
-        for j in 0..inputs {
-            for o in 0..outputs {
-                data.push(w[o * inputs + j]);
-            }
-        }
-        Rows {
-            inputs,
-            outputs,
-            data,
-        }
+/// Checks the neuron rule shared by both runtimes: every layer but flatten has neurons.
+fn check_neurons(name: &str, op: &LayerOp, has_neurons: bool) -> Result<bool> {
+    match (op, has_neurons) {
+        (LayerOp::Flatten { .. }, false) => Ok(false),
+        (LayerOp::Flatten { .. }, true) => Err(layer_err(name, "flatten cannot have neurons")),
+        (_, false) => Err(layer_err(
+            name,
+            "the runtime needs spiking neurons after every dense, conv and pooling layer \
+             (only flatten may have none)",
+        )),
+        (_, true) => Ok(true),
     }
+}
 
-    #[inline]
-    fn row(&self, j: usize) -> &[T] {
-        &self.data[j * self.outputs..(j + 1) * self.outputs]
+/// Expands a per-channel (conv) or per-neuron (dense) bias to one value per neuron.
+fn expand_bias<T: Copy + Default>(op: &LayerOp, bias: &[T], neurons: usize) -> Vec<T> {
+    if bias.is_empty() {
+        return vec![T::default(); neurons];
     }
+    match op {
+        LayerOp::Conv2d { out_channels, .. } => {
+            let plane = neurons / out_channels;
+            bias.iter()
+                .flat_map(|&b| std::iter::repeat_n(b, plane))
+                .collect()
+        }
+        _ => bias.to_vec(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Float runtime
+
+#[derive(Clone, Debug)]
+enum FloatOp {
+    Dense(RowMatrix<f32>),
+    Conv(Conv2d<f32>),
+    SumPool(PoolGeometry),
+    AvgPool(PoolGeometry),
 }
 
 #[derive(Clone, Debug)]
 struct FloatLayer {
-    rows: Rows<f32>,
+    op: FloatOp,
+    inputs: usize,
+    neurons: usize,
     bias: Vec<f32>,
     neuron: Neuron,
+}
+
+impl FloatLayer {
+    /// `current += the layer's input currents for `spikes``; returns the synaptic ops.
+    fn accumulate(&self, spikes: &[u64], active: u64, current: &mut [f32]) -> Result<u64> {
+        Ok(match &self.op {
+            FloatOp::Dense(rows) => {
+                accumulate_rows(rows, spikes, current)?;
+                active * self.neurons as u64
+            }
+            FloatOp::Conv(c) => {
+                c.accumulate(spikes, current)?;
+                c.geometry().synaptic_ops(spikes)
+            }
+            FloatOp::SumPool(g) => {
+                sum_pool_f32(g, spikes, current)?;
+                active
+            }
+            FloatOp::AvgPool(g) => {
+                avg_pool_f32(g, spikes, current)?;
+                active
+            }
+        })
+    }
 }
 
 /// A float spiking network built from a [`Model`].
@@ -107,39 +207,45 @@ pub struct Network {
     inputs: usize,
     timesteps: usize,
     layers: Vec<FloatLayer>,
-}
-
-fn unsupported(op: &LayerOp, name: &str) -> Error {
-    Error::invalid(format!(
-        "layer {name:?}: the runtime supports dense and flatten layers with spiking neurons; \
-         {op:?} is not supported yet"
-    ))
+    names: Vec<String>,
 }
 
 impl Network {
     /// Validates the model and packs its weights.
     pub fn new(model: &Model) -> Result<Self> {
-        model.validate()?;
+        let shapes = model.validate()?;
         let mut layers = Vec::new();
-        for l in &model.layers {
-            match (l.op, l.neuron) {
-                (LayerOp::Flatten { .. }, None) => {}
-                (LayerOp::Dense { inputs, outputs }, Some(neuron)) => layers.push(FloatLayer {
-                    rows: Rows::from_output_major(outputs, inputs, &l.weights),
-                    bias: if l.bias.is_empty() {
-                        vec![0.0; outputs]
-                    } else {
-                        l.bias.clone()
-                    },
-                    neuron,
-                }),
-                (op, _) => return Err(unsupported(&op, &l.name)),
+        let mut names = Vec::new();
+        for (i, l) in model.layers.iter().enumerate() {
+            if !check_neurons(&l.name, &l.op, l.neuron.is_some())? {
+                continue;
             }
+            let neurons = shapes[i + 1].len();
+            let op = match l.op {
+                LayerOp::Dense { inputs, outputs } => {
+                    FloatOp::Dense(RowMatrix::from_output_major(outputs, inputs, &l.weights)?)
+                }
+                LayerOp::Conv2d { .. } => {
+                    FloatOp::Conv(Conv2d::new(ConvGeometry::from_op(&l.op)?, &l.weights)?)
+                }
+                LayerOp::SumPool2d { .. } => FloatOp::SumPool(PoolGeometry::from_op(&l.op)?),
+                LayerOp::AvgPool2d { .. } => FloatOp::AvgPool(PoolGeometry::from_op(&l.op)?),
+                LayerOp::Flatten { .. } => unreachable!("skipped above"),
+            };
+            layers.push(FloatLayer {
+                op,
+                inputs: shapes[i].len(),
+                neurons,
+                bias: expand_bias(&l.op, &l.bias, neurons),
+                neuron: l.neuron.expect("checked above"),
+            });
+            names.push(l.name.clone());
         }
         Ok(Network {
             inputs: model.input.len(),
             timesteps: model.timesteps,
             layers,
+            names,
         })
     }
 
@@ -151,6 +257,11 @@ impl Network {
     /// Timesteps per inference.
     pub fn timesteps(&self) -> usize {
         self.timesteps
+    }
+
+    /// Names of the layers with neurons, in order (the entries of traces and statistics).
+    pub fn layer_names(&self) -> &[String] {
+        &self.names
     }
 
     /// Runs one sample over the model's timesteps (or the train's step count for spike input).
@@ -168,78 +279,140 @@ impl Network {
                         self.inputs
                     )));
                 }
+                if !matches!(self.layers[0].op, FloatOp::Dense(_)) {
+                    return Err(Error::invalid(
+                        "direct analog input needs a dense first layer",
+                    ));
+                }
+                if let Some(i) = x.iter().position(|v| !v.is_finite()) {
+                    return Err(Error::invalid(format!(
+                        "analog input {i} is NaN or infinite"
+                    )));
+                }
                 self.timesteps
             }
         };
         let mut states: Vec<LayerState> = self
             .layers
             .iter()
-            .map(|l| LayerState::new(l.rows.outputs))
+            .map(|l| LayerState::new(l.neurons))
             .collect();
-        let mut traces: Vec<LayerTrace<f32>> = self
-            .layers
-            .iter()
-            .map(|l| LayerTrace {
-                spikes: SpikeTrain::zeros(if record { steps } else { 0 }, l.rows.outputs),
-                membranes: Vec::new(),
-            })
-            .collect();
-        let mut layer_counts = vec![0u64; self.layers.len()];
-        let mut input_spikes = 0u64;
+        let mut traces = new_traces(self.layers.iter().map(|l| l.neurons), steps, record);
+        let mut stats = new_stats(self.layers.iter().map(|l| (l.inputs, l.neurons)), steps);
         let last = self.layers.len() - 1;
-        let mut counts = vec![0u32; self.layers[last].rows.outputs];
+        let mut counts = vec![0u32; self.layers[last].neurons];
         let mut current = Vec::new();
+        // The first layer's analog currents are the same every step: computed once.
+        let analog: Option<Vec<f32>> = match (input, &self.layers[0].op) {
+            (Input::Analog(x), FloatOp::Dense(rows)) => {
+                let mut c = vec![0.0f32; rows.outputs()];
+                for (j, &xj) in x.iter().enumerate() {
+                    for (c, &w) in c.iter_mut().zip(rows.row(j)) {
+                        *c += xj * w;
+                    }
+                }
+                Some(c)
+            }
+            _ => None,
+        };
         for t in 0..steps {
             for (li, layer) in self.layers.iter().enumerate() {
+                let (before, after) = states.split_at_mut(li);
                 current.clear();
                 current.extend_from_slice(&layer.bias);
                 if li == 0 {
-                    match input {
-                        Input::Spikes(train) => {
-                            input_spikes += count_ones(train.row(t)) as u64;
-                            add_rows_f32(&layer.rows, train.row(t), &mut current);
-                        }
-                        Input::Analog(x) => {
-                            // Direct encoding: the analog first layer is the one place where
-                            // inputs are multiplied.
-                            for (j, &xj) in x.iter().enumerate() {
-                                for (c, &w) in current.iter_mut().zip(layer.rows.row(j)) {
-                                    *c += xj * w;
-                                }
+                    match (input, &analog) {
+                        (_, Some(a)) => {
+                            for (c, &x) in current.iter_mut().zip(a) {
+                                *c += x;
                             }
                         }
+                        (Input::Spikes(train), None) => {
+                            let active = count_ones(train.row(t)) as u64;
+                            stats[0].input_spikes += active;
+                            stats[0].synaptic_ops +=
+                                layer.accumulate(train.row(t), active, &mut current)?;
+                        }
+                        (Input::Analog(_), None) => unreachable!("analog needs dense"),
                     }
                 } else {
-                    let prev = states[li - 1].spikes.clone();
-                    add_rows_f32(&layer.rows, &prev, &mut current);
+                    let prev = &before[li - 1].spikes;
+                    let active = count_ones(prev) as u64;
+                    stats[li].input_spikes += active;
+                    stats[li].synaptic_ops += layer.accumulate(prev, active, &mut current)?;
                 }
-                step_f32(&layer.neuron, &current, &mut states[li]);
-                layer_counts[li] += count_ones(&states[li].spikes) as u64;
+                let st = &mut after[0];
+                step_f32_fast(&layer.neuron, &current, st);
+                stats[li].output_spikes += count_ones(&st.spikes) as u64;
                 if record {
-                    traces[li]
-                        .spikes
-                        .row_mut(t)
-                        .copy_from_slice(&states[li].spikes);
-                    traces[li].membranes.extend_from_slice(&states[li].v);
+                    traces[li].spikes.row_mut(t).copy_from_slice(&st.spikes);
+                    traces[li].membranes.extend_from_slice(&st.v);
                 }
             }
             for_each_set_bit(&states[last].spikes, |n| counts[n] += 1);
         }
-        Ok(Run {
-            class: argmax(&counts),
-            counts,
-            input_spikes,
-            layer_spike_counts: layer_counts,
-            trace: record.then_some(traces),
-        })
+        Ok(finish(counts, stats, traces, record))
     }
 
-    /// Runs a batch of spike inputs in parallel across samples.
+    /// Runs a batch of spike inputs in parallel across samples (rayon; each sample's steps run
+    /// on one thread).
     pub fn run_batch(&self, inputs: &[SpikeTrain]) -> Result<Vec<FloatRun>> {
         inputs
             .par_iter()
             .map(|t| self.run(&Input::Spikes(t), false))
             .collect()
+    }
+
+    /// Runs a batch of inputs of any kind in parallel across samples.
+    pub fn run_inputs(&self, inputs: &[Input], record: bool) -> Result<Vec<FloatRun>> {
+        inputs.par_iter().map(|x| self.run(x, record)).collect()
+    }
+
+    /// Runs every sample of a [`SpikeBatch`] in parallel across samples.
+    pub fn run_spike_batch(&self, batch: &SpikeBatch) -> Result<Vec<FloatRun>> {
+        self.run_batch(batch.trains())
+    }
+}
+
+fn new_traces<V>(
+    neurons: impl Iterator<Item = usize>,
+    steps: usize,
+    record: bool,
+) -> Vec<LayerTrace<V>> {
+    neurons
+        .map(|n| LayerTrace {
+            spikes: SpikeTrain::zeros(if record { steps } else { 0 }, n),
+            membranes: Vec::with_capacity(if record { steps * n } else { 0 }),
+        })
+        .collect()
+}
+
+fn new_stats(shapes: impl Iterator<Item = (usize, usize)>, steps: usize) -> Vec<LayerStats> {
+    shapes
+        .map(|(inputs, neurons)| LayerStats {
+            neurons,
+            inputs,
+            input_spikes: 0,
+            output_spikes: 0,
+            synaptic_ops: 0,
+            steps,
+        })
+        .collect()
+}
+
+fn finish<V>(
+    counts: Vec<u32>,
+    stats: Vec<LayerStats>,
+    traces: Vec<LayerTrace<V>>,
+    record: bool,
+) -> Run<V> {
+    Run {
+        class: argmax(&counts),
+        counts,
+        input_spikes: stats[0].input_spikes,
+        layer_spike_counts: stats.iter().map(|s| s.output_spikes).collect(),
+        stats,
+        trace: record.then_some(traces),
     }
 }
 
@@ -253,29 +426,149 @@ fn check_input(train: &SpikeTrain, inputs: usize) -> Result<()> {
     Ok(())
 }
 
-fn add_rows_f32(rows: &Rows<f32>, spikes: &[u64], acc: &mut [f32]) {
-    debug_assert_eq!(spikes.len(), words_for(rows.inputs));
-    for_each_set_bit(spikes, |j| {
-        for (a, &w) in acc.iter_mut().zip(rows.row(j)) {
-            *a += w;
-        }
-    });
-}
+// ---------------------------------------------------------------------------------------------
+// Integer runtime
 
-fn add_rows_i16(rows: &Rows<i16>, spikes: &[u64], acc: &mut [i32]) {
-    debug_assert_eq!(spikes.len(), words_for(rows.inputs));
-    for_each_set_bit(spikes, |j| {
-        for (a, &w) in acc.iter_mut().zip(rows.row(j)) {
-            *a += w as i32;
-        }
-    });
+/// The fastest provably exact row kernel for an integer dense layer.
+#[derive(Clone, Debug)]
+enum IntRows {
+    /// `i16` weights, `i16` accumulators (proven).
+    W16A16(I16Rows<i16>),
+    /// `i8` weights, `i32` accumulators.
+    W8A32(RowMatrix<i8>),
+    /// `i16` weights, `i32` accumulators.
+    W16A32(RowMatrix<i16>),
 }
 
 #[derive(Clone, Debug)]
-struct IntDense {
-    rows: Rows<i16>,
+enum IntOp {
+    Dense {
+        rows: IntRows,
+        /// For weights of at most 3 bits: the bit-plane form, used on dense steps.
+        planes: Option<BitPlaneMatrix>,
+        weight_bits: u8,
+    },
+    Conv(Conv2d<i16>),
+    SumPool(PoolGeometry),
+}
+
+#[derive(Clone, Debug)]
+struct IntLayerRt {
+    op: IntOp,
+    inputs: usize,
+    neurons: usize,
     bias: Vec<i32>,
     neuron: IntLifParams,
+}
+
+/// Bit-plane form only pays off for very low-bit weights (see [`prefer_bitplane`]).
+const BITPLANE_MAX_BITS: u8 = 3;
+
+fn build_int_dense(l: &IntLayer, inputs: usize, outputs: usize) -> Result<IntOp> {
+    // Prove the i32 accumulator cannot overflow: bias + any subset sum of a column.
+    let rows16 = RowMatrix::from_output_major(outputs, inputs, &l.weights)?;
+    for (o, &(lo, hi)) in rows16.reachable_sums().iter().enumerate() {
+        let b = l.bias.get(o).copied().unwrap_or(0) as i64;
+        if b + lo < i32::MIN as i64 || b + hi > i32::MAX as i64 {
+            return Err(layer_err(
+                &l.name,
+                format!("output {o}: bias plus weights can overflow the 32-bit accumulator"),
+            ));
+        }
+    }
+    // i16 rows with i16 accumulators are the fastest kernel (a sign-extending i8 load costs
+    // more than the bandwidth it saves, see BENCHMARKS.md); i8 rows keep the memory small
+    // when i32 accumulators are needed anyway.
+    let rows = match I16Rows::new(rows16.clone(), &l.bias) {
+        Ok(r) => IntRows::W16A16(r),
+        Err(_) if l.weight_bits <= 8 => {
+            let w8: Vec<i8> = l.weights.iter().map(|&w| w as i8).collect();
+            IntRows::W8A32(RowMatrix::from_output_major(outputs, inputs, &w8)?)
+        }
+        Err(_) => IntRows::W16A32(rows16),
+    };
+    let planes = if l.weight_bits <= BITPLANE_MAX_BITS {
+        Some(BitPlaneMatrix::from_output_major(
+            outputs,
+            inputs,
+            &l.weights,
+            l.weight_bits,
+        )?)
+    } else {
+        None
+    };
+    Ok(IntOp::Dense {
+        rows,
+        planes,
+        weight_bits: l.weight_bits,
+    })
+}
+
+/// Scratch buffers of one run.
+#[derive(Default)]
+struct IntScratch {
+    narrow: Vec<i16>,
+}
+
+impl IntLayerRt {
+    /// `current = bias + the layer's input currents for `spikes``; returns the synaptic ops.
+    fn currents(
+        &self,
+        spikes: &[u64],
+        active: u64,
+        current: &mut Vec<i32>,
+        scratch: &mut IntScratch,
+    ) -> Result<u64> {
+        current.clear();
+        match &self.op {
+            IntOp::Dense {
+                rows,
+                planes,
+                weight_bits,
+            } => {
+                if let Some(p) = planes
+                    && prefer_bitplane(*weight_bits, self.inputs, active as usize)
+                {
+                    current.extend_from_slice(&self.bias);
+                    p.accumulate(spikes, current)?;
+                } else {
+                    let narrow = |r: &dyn Fn(&mut [i16]) -> Result<()>,
+                                  current: &mut Vec<i32>,
+                                  scratch: &mut IntScratch|
+                     -> Result<()> {
+                        scratch.narrow.resize(self.neurons, 0);
+                        r(&mut scratch.narrow)?;
+                        current.extend(scratch.narrow.iter().map(|&x| x as i32));
+                        Ok(())
+                    };
+                    match rows {
+                        IntRows::W16A16(r) => {
+                            narrow(&|out| r.currents(spikes, out), current, scratch)?
+                        }
+                        IntRows::W8A32(m) => {
+                            current.extend_from_slice(&self.bias);
+                            accumulate_rows(m, spikes, current)?;
+                        }
+                        IntRows::W16A32(m) => {
+                            current.extend_from_slice(&self.bias);
+                            accumulate_rows(m, spikes, current)?;
+                        }
+                    }
+                }
+                Ok(active * self.neurons as u64)
+            }
+            IntOp::Conv(c) => {
+                current.extend_from_slice(&self.bias);
+                c.accumulate(spikes, current)?;
+                Ok(c.geometry().synaptic_ops(spikes))
+            }
+            IntOp::SumPool(g) => {
+                current.extend_from_slice(&self.bias);
+                sum_pool_i32(g, spikes, current)?;
+                Ok(active)
+            }
+        }
+    }
 }
 
 /// The integer golden model built from an [`IntModel`]: bit-exact with the numeric contract
@@ -284,33 +577,53 @@ struct IntDense {
 pub struct IntNetwork {
     inputs: usize,
     timesteps: usize,
-    layers: Vec<IntDense>,
+    layers: Vec<IntLayerRt>,
+    names: Vec<String>,
 }
 
 impl IntNetwork {
-    /// Validates the model and packs its weights.
+    /// Validates the model, proves the accumulators cannot overflow, and packs the weights.
     pub fn new(model: &IntModel) -> Result<Self> {
-        model.validate()?;
+        let shapes = model.validate()?;
         let mut layers = Vec::new();
-        for l in &model.layers {
-            match (l.op, l.neuron) {
-                (LayerOp::Flatten { .. }, None) => {}
-                (LayerOp::Dense { inputs, outputs }, Some(neuron)) => layers.push(IntDense {
-                    rows: Rows::from_output_major(outputs, inputs, &l.weights),
-                    bias: if l.bias.is_empty() {
-                        vec![0; outputs]
-                    } else {
-                        l.bias.clone()
-                    },
-                    neuron,
-                }),
-                (op, _) => return Err(unsupported(&op, &l.name)),
+        let mut names = Vec::new();
+        for (i, l) in model.layers.iter().enumerate() {
+            if !check_neurons(&l.name, &l.op, l.neuron.is_some())? {
+                continue;
             }
+            let neurons = shapes[i + 1].len();
+            let op = match l.op {
+                LayerOp::Dense { inputs, outputs } => build_int_dense(l, inputs, outputs)?,
+                LayerOp::Conv2d { .. } => {
+                    let g = ConvGeometry::from_op(&l.op)?;
+                    check_accumulator(&g, &l.weights, &l.bias, 32)
+                        .map_err(|e| layer_err(&l.name, e))?;
+                    IntOp::Conv(Conv2d::new(g, &l.weights)?)
+                }
+                LayerOp::SumPool2d { .. } => IntOp::SumPool(PoolGeometry::from_op(&l.op)?),
+                LayerOp::AvgPool2d { .. } => {
+                    return Err(layer_err(
+                        &l.name,
+                        "integer models have no average pooling (the numeric contract has no \
+                         division): use sum pooling and fold 1/k^2 into the next layer",
+                    ));
+                }
+                LayerOp::Flatten { .. } => unreachable!("skipped above"),
+            };
+            layers.push(IntLayerRt {
+                op,
+                inputs: shapes[i].len(),
+                neurons,
+                bias: expand_bias(&l.op, &l.bias, neurons),
+                neuron: l.neuron.expect("checked above"),
+            });
+            names.push(l.name.clone());
         }
         Ok(IntNetwork {
             inputs: model.input.len(),
             timesteps: model.timesteps,
             layers,
+            names,
         })
     }
 
@@ -324,6 +637,11 @@ impl IntNetwork {
         self.timesteps
     }
 
+    /// Names of the layers with neurons, in order (the entries of traces and statistics).
+    pub fn layer_names(&self) -> &[String] {
+        &self.names
+    }
+
     /// Runs one sample of input spikes (`T x inputs`); with `record`, keeps every layer's
     /// spikes and membrane potentials at every step.
     pub fn run(&self, input: &SpikeTrain, record: bool) -> Result<IntRun> {
@@ -332,58 +650,248 @@ impl IntNetwork {
         let mut states: Vec<IntLayerState> = self
             .layers
             .iter()
-            .map(|l| IntLayerState::new(l.rows.outputs))
+            .map(|l| IntLayerState::new(l.neurons))
             .collect();
-        let mut traces: Vec<LayerTrace<i32>> = self
-            .layers
-            .iter()
-            .map(|l| LayerTrace {
-                spikes: SpikeTrain::zeros(if record { steps } else { 0 }, l.rows.outputs),
-                membranes: Vec::new(),
-            })
-            .collect();
-        let mut layer_counts = vec![0u64; self.layers.len()];
-        let mut input_spikes = 0u64;
+        let mut traces = new_traces(self.layers.iter().map(|l| l.neurons), steps, record);
+        let mut stats = new_stats(self.layers.iter().map(|l| (l.inputs, l.neurons)), steps);
         let last = self.layers.len() - 1;
-        let mut counts = vec![0u32; self.layers[last].rows.outputs];
+        let mut counts = vec![0u32; self.layers[last].neurons];
         let mut current = Vec::new();
-        let mut prev = Vec::new();
+        let mut scratch = IntScratch::default();
         for t in 0..steps {
             for (li, layer) in self.layers.iter().enumerate() {
-                current.clear();
-                current.extend_from_slice(&layer.bias);
-                if li == 0 {
-                    input_spikes += count_ones(input.row(t)) as u64;
-                    add_rows_i16(&layer.rows, input.row(t), &mut current);
+                let (before, after) = states.split_at_mut(li);
+                let spikes = if li == 0 {
+                    input.row(t)
                 } else {
-                    prev.clear();
-                    prev.extend_from_slice(&states[li - 1].spikes);
-                    add_rows_i16(&layer.rows, &prev, &mut current);
-                }
-                step_int(&layer.neuron, &current, &mut states[li]);
-                layer_counts[li] += count_ones(&states[li].spikes) as u64;
+                    &before[li - 1].spikes[..]
+                };
+                let active = count_ones(spikes) as u64;
+                stats[li].input_spikes += active;
+                stats[li].synaptic_ops +=
+                    layer.currents(spikes, active, &mut current, &mut scratch)?;
+                let st = &mut after[0];
+                step_int_fast(&layer.neuron, &current, st);
+                stats[li].output_spikes += count_ones(&st.spikes) as u64;
                 if record {
-                    traces[li]
-                        .spikes
-                        .row_mut(t)
-                        .copy_from_slice(&states[li].spikes);
-                    traces[li].membranes.extend_from_slice(&states[li].v);
+                    traces[li].spikes.row_mut(t).copy_from_slice(&st.spikes);
+                    traces[li].membranes.extend_from_slice(&st.v);
                 }
             }
             for_each_set_bit(&states[last].spikes, |n| counts[n] += 1);
         }
-        Ok(Run {
-            class: argmax(&counts),
-            counts,
-            input_spikes,
-            layer_spike_counts: layer_counts,
-            trace: record.then_some(traces),
-        })
+        Ok(finish(counts, stats, traces, record))
     }
 
-    /// Runs a batch of spike inputs in parallel across samples.
+    /// Runs a batch of spike inputs in parallel across samples (rayon; each sample's steps run
+    /// on one thread).
     pub fn run_batch(&self, inputs: &[SpikeTrain]) -> Result<Vec<IntRun>> {
         inputs.par_iter().map(|t| self.run(t, false)).collect()
+    }
+
+    /// Runs every sample of a [`SpikeBatch`] in parallel across samples.
+    pub fn run_spike_batch(&self, batch: &SpikeBatch) -> Result<Vec<IntRun>> {
+        self.run_batch(batch.trains())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fast neuron steps
+//
+// `neuron::step_int` / `step_f32` define the neuron contract one neuron at a time (in `i64`).
+// The runtime uses branch-free layer loops with the same results, compiled with AVX2 when the
+// CPU has it (so they vectorise), for the common cases; everything else goes through the
+// contract functions. Equality with them is tested below and in `tests/network_props.rs`.
+
+/// Integer LIF parameters for the fast step: no synaptic current, leak none or shift,
+/// membrane at most 29 bits.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FastLif {
+    shift: u32,
+    theta: i32,
+    lo: i32,
+    hi: i32,
+}
+
+/// Largest membrane width for the fast integer step: with `|v|, theta <= 2^28` and the current
+/// clamped to `+-2^30`, every intermediate fits `i32`, and clamping the current does not change
+/// the saturated result (a current beyond `+-2^30` saturates the membrane either way).
+const FAST_MAX_BITS: u8 = 29;
+const CUR_CLAMP: i32 = 1 << 30;
+
+/// Reset codes for the const generic parameter.
+const R_SUB: u8 = 0;
+const R_ZERO: u8 = 1;
+const R_NONE: u8 = 2;
+
+fn reset_code(r: crate::neuron::ResetMode) -> u8 {
+    match r {
+        crate::neuron::ResetMode::Subtract => R_SUB,
+        crate::neuron::ResetMode::Zero => R_ZERO,
+        crate::neuron::ResetMode::None => R_NONE,
+    }
+}
+
+/// One integer layer step for `v`, spikes `s[t-1]` -> `s[t]` (in place), the contract of
+/// [`crate::neuron::update_int`] specialised at compile time on reset, rule and leak.
+#[inline(always)]
+pub(crate) fn lif_int_body<const RESET: u8, const JELLY: bool, const LEAK: bool>(
+    p: &FastLif,
+    cur: &[i32],
+    v: &mut [i32],
+    spikes: &mut [u64],
+) {
+    let n = v.len();
+    let lk = |x: i32| if LEAK { x - (x >> p.shift) } else { x };
+    for (w, word) in spikes.iter_mut().enumerate() {
+        let prev = *word;
+        let base = w * 64;
+        let m = (n - base).min(64);
+        let vv = &mut v[base..base + m];
+        let cc = &cur[base..base + m];
+        let mut out = 0u64;
+        for b in 0..m {
+            let r = ((prev >> b) & 1) as i32;
+            let x = vv[b];
+            let c = cc[b].clamp(-CUR_CLAMP, CUR_CLAMP);
+            let (nv, f) = if !JELLY {
+                let nv = match RESET {
+                    R_SUB => lk(x) + c - r * p.theta,
+                    R_ZERO => lk(x * (1 - r)) + c,
+                    _ => lk(x) + c,
+                }
+                .clamp(p.lo, p.hi);
+                (nv, nv > p.theta)
+            } else {
+                let h = (lk(x) + c).clamp(p.lo, p.hi);
+                let f = h >= p.theta;
+                let nv = match RESET {
+                    R_SUB => h - (f as i32) * p.theta,
+                    R_ZERO => h * (1 - f as i32),
+                    _ => h,
+                };
+                (nv, f)
+            };
+            vv[b] = nv;
+            out |= (f as u64) << b;
+        }
+        *word = out;
+    }
+}
+
+/// One integer layer step: the fast specialised loop when it applies, else the contract.
+fn step_int_fast(p: &IntLifParams, current: &[i32], st: &mut IntLayerState) {
+    let leak = match p.leak {
+        crate::neuron::Leak::None => Some(0),
+        crate::neuron::Leak::Shift { k } => Some(k as u32),
+        crate::neuron::Leak::Multiply { .. } => None,
+    };
+    let (Some(shift), None, true) = (leak, p.syn_leak, p.membrane_bits <= FAST_MAX_BITS) else {
+        step_int(p, current, st);
+        return;
+    };
+    let f = FastLif {
+        shift,
+        theta: p.threshold,
+        lo: p.v_min() as i32,
+        hi: p.v_max() as i32,
+    };
+    let jelly = p.rule == crate::neuron::FiringRule::Spikingjelly;
+    let (v, s) = (&mut st.v[..], &mut st.spikes[..]);
+    macro_rules! go {
+        ($r:expr, $j:expr, $l:expr) => {{
+            #[cfg(target_arch = "x86_64")]
+            if crate::fc::Path::Avx2.is_available() {
+                crate::fc::avx2_lif_int::<$r, $j, $l>(&f, current, v, s);
+                return;
+            }
+            lif_int_body::<$r, $j, $l>(&f, current, v, s)
+        }};
+    }
+    match (reset_code(p.reset), jelly, shift > 0) {
+        (R_SUB, false, false) => go!(R_SUB, false, false),
+        (R_SUB, false, true) => go!(R_SUB, false, true),
+        (R_SUB, true, false) => go!(R_SUB, true, false),
+        (R_SUB, true, true) => go!(R_SUB, true, true),
+        (R_ZERO, false, false) => go!(R_ZERO, false, false),
+        (R_ZERO, false, true) => go!(R_ZERO, false, true),
+        (R_ZERO, true, false) => go!(R_ZERO, true, false),
+        (R_ZERO, true, true) => go!(R_ZERO, true, true),
+        (_, false, false) => go!(R_NONE, false, false),
+        (_, false, true) => go!(R_NONE, false, true),
+        (_, true, false) => go!(R_NONE, true, false),
+        (_, true, true) => go!(R_NONE, true, true),
+    }
+}
+
+/// One float layer step, the operations of [`crate::neuron::step_f32`] in the same order.
+#[inline(always)]
+pub(crate) fn lif_f32_body<const RESET: u8, const JELLY: bool>(
+    p: &crate::neuron::LifParams,
+    cur: &[f32],
+    v: &mut [f32],
+    spikes: &mut [u64],
+) {
+    let n = v.len();
+    let (beta, th) = (p.beta, p.threshold);
+    for (w, word) in spikes.iter_mut().enumerate() {
+        let prev = *word;
+        let base = w * 64;
+        let m = (n - base).min(64);
+        let vv = &mut v[base..base + m];
+        let cc = &cur[base..base + m];
+        let mut out = 0u64;
+        for b in 0..m {
+            let r = if (prev >> b) & 1 == 1 { 1.0f32 } else { 0.0 };
+            let x = vv[b];
+            let (nv, f) = if !JELLY {
+                let nv = match RESET {
+                    R_SUB => beta * x + cc[b] - r * th,
+                    R_ZERO => beta * ((1.0 - r) * x) + cc[b],
+                    _ => beta * x + cc[b],
+                };
+                (nv, nv > th)
+            } else {
+                let h = beta * x + cc[b];
+                let f = h >= th;
+                let nv = match (RESET, f) {
+                    (R_SUB, true) => h - th,
+                    (R_ZERO, true) => 0.0,
+                    _ => h,
+                };
+                (nv, f)
+            };
+            vv[b] = nv;
+            out |= (f as u64) << b;
+        }
+        *word = out;
+    }
+}
+
+fn step_f32_fast(neuron: &Neuron, current: &[f32], st: &mut LayerState) {
+    let Neuron::Lif(p) = neuron else {
+        step_f32(neuron, current, st);
+        return;
+    };
+    let jelly = p.rule == crate::neuron::FiringRule::Spikingjelly;
+    let (v, s) = (&mut st.v[..], &mut st.spikes[..]);
+    macro_rules! go {
+        ($r:expr, $j:expr) => {{
+            #[cfg(target_arch = "x86_64")]
+            if crate::fc::Path::Avx2.is_available() {
+                crate::fc::avx2_lif_f32::<$r, $j>(p, current, v, s);
+                return;
+            }
+            lif_f32_body::<$r, $j>(p, current, v, s)
+        }};
+    }
+    match (reset_code(p.reset), jelly) {
+        (R_SUB, false) => go!(R_SUB, false),
+        (R_SUB, true) => go!(R_SUB, true),
+        (R_ZERO, false) => go!(R_ZERO, false),
+        (R_ZERO, true) => go!(R_ZERO, true),
+        (_, false) => go!(R_NONE, false),
+        (_, true) => go!(R_NONE, true),
     }
 }
 
@@ -509,5 +1017,87 @@ mod tests {
     fn wrong_input_width_is_an_error() {
         let net = IntNetwork::new(&int_model()).unwrap();
         assert!(net.run(&SpikeTrain::zeros(3, 4), false).is_err());
+    }
+
+    mod fast_steps {
+        use super::super::*;
+        use crate::neuron::{FiringRule, Leak, LifParams, ResetMode};
+        use proptest::prelude::*;
+
+        fn reset() -> impl Strategy<Value = ResetMode> {
+            prop_oneof![
+                Just(ResetMode::Subtract),
+                Just(ResetMode::Zero),
+                Just(ResetMode::None)
+            ]
+        }
+
+        fn rule() -> impl Strategy<Value = FiringRule> {
+            prop_oneof![Just(FiringRule::Snntorch), Just(FiringRule::Spikingjelly)]
+        }
+
+        proptest! {
+            /// The fast integer step equals the contract (`step_int`) for every parameter set,
+            /// including currents far beyond the membrane range and the widest fast membrane.
+            #[test]
+            fn int_fast_step_equals_contract(
+                n in 0usize..200,
+                k in 0u8..8,
+                reset in reset(),
+                rule in rule(),
+                bits in 2u8..=32,
+                th_frac in 0.0f64..1.0,
+                seed in any::<u64>(),
+                steps in 1usize..5,
+            ) {
+                let mut p = IntLifParams {
+                    leak: if k == 0 { Leak::None } else { Leak::Shift { k } },
+                    threshold: 1,
+                    reset,
+                    rule,
+                    membrane_bits: bits,
+                    syn_leak: None,
+                };
+                p.threshold = ((p.v_max() as f64 * th_frac) as i32).max(1);
+                let mut a = IntLayerState::new(n);
+                let mut b = a.clone();
+                let mut x = seed | 1;
+                for _ in 0..steps {
+                    let cur: Vec<i32> = (0..n).map(|_| {
+                        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+                        match x % 4 {
+                            0 => x as i32,
+                            1 => (x as i32) >> (32 - bits as u32).min(31),
+                            _ => (x as i32) >> 20,
+                        }
+                    }).collect();
+                    step_int(&p, &cur, &mut a);
+                    step_int_fast(&p, &cur, &mut b);
+                    prop_assert_eq!(&a, &b);
+                }
+            }
+
+            #[test]
+            fn f32_fast_step_equals_contract(
+                n in 0usize..200,
+                beta in 0.0f32..=1.0,
+                th in 0.01f32..4.0,
+                reset in reset(),
+                rule in rule(),
+                cur in proptest::collection::vec(-3.0f32..3.0, 200 * 4),
+            ) {
+                let neuron = Neuron::Lif(LifParams { beta, threshold: th, reset, rule });
+                let mut a = LayerState::new(n);
+                let mut b = a.clone();
+                for c in cur.chunks(200).map(|c| &c[..n]) {
+                    step_f32(&neuron, c, &mut a);
+                    step_f32_fast(&neuron, c, &mut b);
+                    let va: Vec<u32> = a.v.iter().map(|x| x.to_bits()).collect();
+                    let vb: Vec<u32> = b.v.iter().map(|x| x.to_bits()).collect();
+                    prop_assert_eq!(va, vb);
+                    prop_assert_eq!(&a.spikes, &b.spikes);
+                }
+            }
+        }
     }
 }

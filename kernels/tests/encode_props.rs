@@ -167,18 +167,21 @@ fn generator_known_values() {
     );
 }
 
-/// Scalar Bernoulli reference: rows padded to 64 pixels, one 8-lane draw per 8 pixels.
+/// Scalar Bernoulli reference: rows padded to 64 pixels; per 16 pixels one 8-lane draw, lane
+/// `j`'s low 16 bits for pixel `j`, high 16 bits for pixel `8 + j`.
 fn ref_bernoulli(thr: &[u64], steps: usize, seed: u64) -> Vec<bool> {
     let n = thr.len();
     let padded = n.div_ceil(64) * 64;
     let mut lanes = ref_lanes(seed);
     let mut out = vec![false; steps * n];
     for t in 0..steps {
-        for p in (0..padded).step_by(8) {
+        for p in (0..padded).step_by(16) {
             for (j, lane) in lanes.iter_mut().enumerate() {
-                let r = lane.next() >> 8;
-                if p + j < n {
-                    out[t * n + p + j] = (r as u64) < thr[p + j];
+                let r = lane.next();
+                for (pixel, draw) in [(p + j, r & 0xFFFF), (p + 8 + j, r >> 16)] {
+                    if pixel < n {
+                        out[t * n + pixel] = (draw as u64) < thr[pixel];
+                    }
                 }
             }
         }
@@ -195,8 +198,8 @@ proptest! {
         steps in 0usize..5,
         seed in any::<u64>(),
     ) {
-        // ceil(p * 2^24 / 255) with float-free integer arithmetic.
-        let thr: Vec<u64> = pixels.iter().map(|&p| (p as u64 * (1 << 24)).div_ceil(255)).collect();
+        // ceil(p * 2^16 / 255) with float-free integer arithmetic.
+        let thr: Vec<u64> = pixels.iter().map(|&p| (p as u64 * (1 << 16)).div_ceil(255)).collect();
         let got = bernoulli_u8(&pixels, steps, seed).unwrap();
         prop_assert_eq!(got.to_bools(), ref_bernoulli(&thr, steps, seed));
     }
@@ -207,10 +210,10 @@ proptest! {
         steps in 0usize..5,
         seed in any::<u64>(),
     ) {
-        // Probability x -> threshold ceil(x * 2^24) in f64, clamped to [0, 2^24].
+        // Probability x -> threshold ceil(x * 2^16) in f64, clamped to [0, 2^16].
         let thr: Vec<u64> = x
             .iter()
-            .map(|&v| ((v as f64 * 16_777_216.0).ceil()).clamp(0.0, 16_777_216.0) as u64)
+            .map(|&v| ((v as f64 * 65_536.0).ceil()).clamp(0.0, 65_536.0) as u64)
             .collect();
         let got = bernoulli_f32(&x, steps, seed).unwrap();
         prop_assert_eq!(got.to_bools(), ref_bernoulli(&thr, steps, seed));
@@ -269,6 +272,8 @@ fn rates_converge_to_intensity() {
         );
     }
     assert!(poisson_f32(&[-1.0], 3, 0).is_err());
+    assert!(encode::bernoulli_thresholds(&[65_537], 3, 0).is_err());
+    assert!(encode::bernoulli_thresholds(&[-1], 3, 0).is_err());
     assert!(poisson_f32(&[f32::NAN], 3, 0).is_err());
 }
 

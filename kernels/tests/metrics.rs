@@ -273,3 +273,99 @@ fn analog_input_counts_macs_and_bad_traces_are_refused() {
     assert!(acc.add_trace(Some(&h), &[&h, &o]).is_err());
     assert_eq!(acc.samples(), 1);
 }
+
+/// The metrics (from recorded spike trains and fan-out tables) agree with the runtime's own
+/// per-layer counters (counted inside the kernels) on a conv + pool + dense network.
+#[test]
+fn metrics_agree_with_runtime_counters_on_a_conv_network() {
+    use kernels::encode::encode_sample;
+    use kernels::model::{Layer, Model};
+    use kernels::network::{Input, Network};
+    use kernels::neuron::{LifParams, Neuron};
+    let input = Shape {
+        channels: 1,
+        height: 6,
+        width: 6,
+    };
+    let conv_out = Shape {
+        channels: 2,
+        height: 6,
+        width: 6,
+    };
+    let pooled = Shape {
+        channels: 2,
+        height: 3,
+        width: 3,
+    };
+    let lif = Some(Neuron::Lif(LifParams::snntorch(0.9, 0.5)));
+    let m = Model {
+        name: "cnn".into(),
+        input,
+        timesteps: 6,
+        encoding: Encoding::Rate { seed: 9 },
+        layers: vec![
+            Layer {
+                name: "conv".into(),
+                op: LayerOp::Conv2d {
+                    input,
+                    out_channels: 2,
+                    kernel: [3, 3],
+                    stride: 1,
+                    padding: 1,
+                },
+                weights: (0..18).map(|i| ((i % 5) as f32 - 1.0) * 0.25).collect(),
+                bias: vec![],
+                neuron: lif,
+            },
+            Layer {
+                name: "pool".into(),
+                op: LayerOp::SumPool2d {
+                    input: conv_out,
+                    kernel: 2,
+                },
+                weights: vec![],
+                bias: vec![],
+                neuron: lif,
+            },
+            Layer {
+                name: "flat".into(),
+                op: LayerOp::Flatten { input: pooled },
+                weights: vec![],
+                bias: vec![],
+                neuron: None,
+            },
+            Layer {
+                name: "fc".into(),
+                op: LayerOp::Dense {
+                    inputs: 18,
+                    outputs: 3,
+                },
+                weights: (0..54).map(|i| ((i % 7) as f32 - 2.0) * 0.2).collect(),
+                bias: vec![],
+                neuron: lif,
+            },
+        ],
+    };
+    let net = Network::new(&m).unwrap();
+    let mut acc = MetricsAccumulator::new(NetDesc::from_model(&m)).unwrap();
+    let mut runtime_ops = [0u64; 3];
+    for s in 0..8u64 {
+        let pixels: Vec<u8> = (0..36).map(|i| ((i * 53 + s * 29) % 256) as u8).collect();
+        let x = encode_sample(&m.encoding, &pixels, 6, s).unwrap();
+        let t = x.spikes().unwrap();
+        let run = net.run(&Input::Spikes(t), true).unwrap();
+        for (k, st) in run.stats.iter().enumerate() {
+            runtime_ops[k] += st.synaptic_ops;
+        }
+        acc.add_run(Some(t), &run).unwrap();
+    }
+    let r = acc.finish(EnergyModel::default()).unwrap();
+    let ours: Vec<u64> = r
+        .layers
+        .iter()
+        .filter(|l| l.neurons > 0)
+        .map(|l| (l.synaptic_ops * 8.0).round() as u64)
+        .collect();
+    assert!(runtime_ops.iter().all(|&o| o > 0), "{runtime_ops:?}");
+    assert_eq!(ours, runtime_ops.to_vec());
+}

@@ -3,7 +3,9 @@
 //!
 //! What it does, honestly: at every timestep, every layer computes its full input current
 //! `I = b + W x` as a dense matrix-vector product over the previous layer's (0/1) outputs,
-//! ignoring sparsity, then applies the same neuron update as the float runtime. Weights are
+//! ignoring sparsity, then applies the same neuron update as the float runtime. Convolutions
+//! are computed directly (every output position sums its whole window, zero padding skipped),
+//! pooling sums (or averages) every window; flatten is the identity on channel-major data. Weights are
 //! row-major (`[outputs][inputs]`, PyTorch's layout), the dot product runs with eight
 //! independent accumulators so the compiler vectorises it, and on x86-64 an AVX2 + FMA build
 //! of the same code is selected at run time (`is_x86_feature_detected!`), so the baseline is
@@ -17,7 +19,7 @@
 //! fast path.
 
 use kernels::encode::Encoded;
-use kernels::model::{IntModel, LayerOp, Model};
+use kernels::model::{IntModel, LayerOp, Model, Shape};
 use kernels::neuron::{FiringRule, Neuron, ResetMode};
 use kernels::{Error, Result};
 
@@ -32,11 +34,33 @@ struct Lif {
 }
 
 #[derive(Clone, Debug)]
+enum Op {
+    /// Row-major `[outputs][inputs]` weights.
+    Dense { w: Vec<f32> },
+    /// Direct convolution, weights `[out_ch][in_ch][kh][kw]`.
+    Conv {
+        input: Shape,
+        output: Shape,
+        w: Vec<f32>,
+        kernel: [usize; 2],
+        stride: usize,
+        padding: usize,
+    },
+    /// Non-overlapping windows; `avg` divides the window sum by `k * k`.
+    Pool {
+        input: Shape,
+        output: Shape,
+        kernel: usize,
+        avg: bool,
+    },
+}
+
+#[derive(Clone, Debug)]
 struct DenseLayer {
     inputs: usize,
     outputs: usize,
-    /// Row-major `[outputs][inputs]`.
-    w: Vec<f32>,
+    op: Op,
+    /// One bias per output neuron (conv biases repeated over the plane).
     b: Vec<f32>,
     neuron: Lif,
 }
@@ -51,83 +75,147 @@ pub struct DenseBaseline {
 
 fn unsupported(name: &str, op: &LayerOp) -> Error {
     Error::invalid(format!(
-        "layer {name:?}: the dense baseline supports dense and flatten layers only, not {op:?}"
+        "layer {name:?}: the dense baseline does not support {op:?}"
     ))
+}
+
+/// One layer of either model kind, as the builder needs it.
+struct Spec<'a> {
+    name: &'a str,
+    op: LayerOp,
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+    neuron: Option<Lif>,
+}
+
+fn build(
+    input: Shape,
+    timesteps: usize,
+    shapes: &[Shape],
+    specs: Vec<Spec>,
+) -> Result<DenseBaseline> {
+    let mut layers = Vec::new();
+    for (i, l) in specs.into_iter().enumerate() {
+        let (inp, out) = (shapes[i], shapes[i + 1]);
+        let op = match l.op {
+            LayerOp::Flatten { .. } if l.neuron.is_none() => continue,
+            LayerOp::Dense { .. } => Op::Dense { w: l.weights },
+            LayerOp::Conv2d {
+                kernel,
+                stride,
+                padding,
+                ..
+            } => Op::Conv {
+                input: inp,
+                output: out,
+                w: l.weights,
+                kernel,
+                stride,
+                padding,
+            },
+            LayerOp::SumPool2d { kernel, .. } => Op::Pool {
+                input: inp,
+                output: out,
+                kernel,
+                avg: false,
+            },
+            LayerOp::AvgPool2d { kernel, .. } => Op::Pool {
+                input: inp,
+                output: out,
+                kernel,
+                avg: true,
+            },
+            op => return Err(unsupported(l.name, &op)),
+        };
+        let Some(neuron) = l.neuron else {
+            return Err(Error::invalid(format!(
+                "layer {:?}: the dense baseline needs spiking neurons after every layer but \
+                 flatten",
+                l.name
+            )));
+        };
+        let n = out.len();
+        let b = if l.bias.is_empty() {
+            vec![0.0; n]
+        } else if l.bias.len() == n {
+            l.bias
+        } else {
+            // Conv: one bias per output channel, repeated over the plane.
+            let plane = n / l.bias.len();
+            l.bias
+                .iter()
+                .flat_map(|&b| std::iter::repeat_n(b, plane))
+                .collect()
+        };
+        layers.push(DenseLayer {
+            inputs: inp.len(),
+            outputs: n,
+            op,
+            b,
+            neuron,
+        });
+    }
+    if layers.is_empty() {
+        return Err(Error::invalid("the model has no layer with neurons"));
+    }
+    Ok(DenseBaseline {
+        inputs: input.len(),
+        timesteps,
+        layers,
+    })
 }
 
 impl DenseBaseline {
     /// Builds the baseline of a float model.
     pub fn from_model(m: &Model) -> Result<Self> {
-        m.validate()?;
-        let mut layers = Vec::new();
-        for l in &m.layers {
-            match (l.op, l.neuron) {
-                (LayerOp::Flatten { .. }, None) => {}
-                (LayerOp::Dense { inputs, outputs }, Some(n)) => {
+        let shapes = m.validate()?;
+        let specs = m
+            .layers
+            .iter()
+            .map(|l| Spec {
+                name: &l.name,
+                op: l.op,
+                weights: l.weights.clone(),
+                bias: l.bias.clone(),
+                neuron: l.neuron.map(|n| {
                     let p = *n.lif();
-                    layers.push(DenseLayer {
-                        inputs,
-                        outputs,
-                        w: l.weights.clone(),
-                        b: if l.bias.is_empty() {
-                            vec![0.0; outputs]
-                        } else {
-                            l.bias.clone()
+                    Lif {
+                        beta: p.beta,
+                        threshold: p.threshold,
+                        reset: p.reset,
+                        rule: p.rule,
+                        alpha: match n {
+                            Neuron::Synaptic { alpha, .. } => Some(alpha),
+                            Neuron::Lif(_) => None,
                         },
-                        neuron: Lif {
-                            beta: p.beta,
-                            threshold: p.threshold,
-                            reset: p.reset,
-                            rule: p.rule,
-                            alpha: match n {
-                                Neuron::Synaptic { alpha, .. } => Some(alpha),
-                                Neuron::Lif(_) => None,
-                            },
-                        },
-                    })
-                }
-                (op, _) => return Err(unsupported(&l.name, &op)),
-            }
-        }
-        Ok(DenseBaseline {
-            inputs: m.input.len(),
-            timesteps: m.timesteps,
-            layers,
-        })
+                    }
+                }),
+            })
+            .collect();
+        build(m.input, m.timesteps, &shapes, specs)
     }
 
     /// Builds the baseline of an integer model (integer values as `f32`, see the module docs).
     pub fn from_int_model(m: &IntModel) -> Result<Self> {
-        m.validate()?;
-        let mut layers = Vec::new();
-        for l in &m.layers {
-            match (l.op, l.neuron) {
-                (LayerOp::Flatten { .. }, None) => {}
-                (LayerOp::Dense { inputs, outputs }, Some(n)) => layers.push(DenseLayer {
-                    inputs,
-                    outputs,
-                    w: l.weights.iter().map(|&w| w as f32).collect(),
-                    b: if l.bias.is_empty() {
-                        vec![0.0; outputs]
-                    } else {
-                        l.bias.iter().map(|&b| b as f32).collect()
-                    },
-                    neuron: Lif {
-                        beta: n.leak.beta() as f32,
-                        threshold: n.threshold as f32,
-                        reset: n.reset,
-                        rule: n.rule,
-                        alpha: n.syn_leak.map(|s| s.beta() as f32),
-                    },
+        let shapes = m.validate()?;
+        let specs = m
+            .layers
+            .iter()
+            .map(|l| Spec {
+                name: &l.name,
+                op: l.op,
+                weights: l.weights.iter().map(|&w| w as f32).collect(),
+                bias: l.bias.iter().map(|&b| b as f32).collect(),
+                neuron: l.neuron.map(|n| Lif {
+                    beta: n.leak.beta() as f32,
+                    threshold: n.threshold as f32,
+                    reset: n.reset,
+                    rule: n.rule,
+                    alpha: n.syn_leak.map(|s| s.beta() as f32),
                 }),
-                (op, _) => return Err(unsupported(&l.name, &op)),
-            }
-        }
-        Ok(DenseBaseline {
-            inputs: m.input.len(),
-            timesteps: m.timesteps,
-            layers,
-        })
+            })
+            .collect();
+        build(m.input, m.timesteps, &shapes, specs)
     }
 
     /// Runs one encoded image and returns the output spike counts.
@@ -180,7 +268,7 @@ impl DenseBaseline {
                 cur.resize(l.outputs, 0.0);
                 {
                     let x: &[f32] = if li == 0 { &input } else { &s[li - 1] };
-                    matvec(&l.w, l.inputs, x, &l.b, &mut cur);
+                    layer_current(l, x, &mut cur);
                 }
                 let inp: &[f32] = match l.neuron.alpha {
                     None => &cur,
@@ -203,6 +291,76 @@ impl DenseBaseline {
     /// Runs one encoded image and returns its class (argmax of counts, ties to the lowest).
     pub fn classify(&self, x: &Encoded) -> Result<usize> {
         Ok(kernels::network::argmax(&self.run(x)?))
+    }
+}
+
+/// The layer's input current for dense input values `x`.
+fn layer_current(l: &DenseLayer, x: &[f32], cur: &mut [f32]) {
+    match &l.op {
+        Op::Dense { w } => matvec(w, l.inputs, x, &l.b, cur),
+        Op::Conv {
+            input,
+            output,
+            w,
+            kernel,
+            stride,
+            padding,
+        } => {
+            let (kh, kw) = (kernel[0], kernel[1]);
+            let (ih, iw) = (input.height as isize, input.width as isize);
+            let taps = input.channels * kh * kw;
+            for oc in 0..output.channels {
+                let wk = &w[oc * taps..(oc + 1) * taps];
+                for oy in 0..output.height {
+                    for ox in 0..output.width {
+                        let o = (oc * output.height + oy) * output.width + ox;
+                        let mut sum = 0.0f32;
+                        for ic in 0..input.channels {
+                            for ky in 0..kh {
+                                let y = (oy * stride + ky) as isize - *padding as isize;
+                                if y < 0 || y >= ih {
+                                    continue;
+                                }
+                                for kx in 0..kw {
+                                    let xx = (ox * stride + kx) as isize - *padding as isize;
+                                    if xx < 0 || xx >= iw {
+                                        continue;
+                                    }
+                                    let xi = (ic * input.height + y as usize) * input.width
+                                        + xx as usize;
+                                    sum += wk[(ic * kh + ky) * kw + kx] * x[xi];
+                                }
+                            }
+                        }
+                        cur[o] = l.b[o] + sum;
+                    }
+                }
+            }
+        }
+        Op::Pool {
+            input,
+            output,
+            kernel,
+            avg,
+        } => {
+            let k = *kernel;
+            for c in 0..output.channels {
+                for oy in 0..output.height {
+                    for ox in 0..output.width {
+                        let mut sum = 0.0f32;
+                        for dy in 0..k {
+                            for dx in 0..k {
+                                let y = oy * k + dy;
+                                let xx = ox * k + dx;
+                                sum += x[(c * input.height + y) * input.width + xx];
+                            }
+                        }
+                        let o = (c * output.height + oy) * output.width + ox;
+                        cur[o] = l.b[o] + if *avg { sum / (k * k) as f32 } else { sum };
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -350,6 +508,87 @@ mod tests {
                 let run = net.run(&Input::Spikes(x.spikes().unwrap()), false).unwrap();
                 let counts = base.run(&x).unwrap();
                 assert_eq!(counts, run.counts, "{rule:?} {reset:?} sample {s}");
+                total += counts.iter().sum::<u32>();
+            }
+            assert!(total > 0, "the test network must spike");
+        }
+    }
+
+    /// Conv (stride 2, padding 1), sum and average pooling and dense, against the float
+    /// runtime; weights are multiples of 1/4, so every sum is exact in any order.
+    #[test]
+    fn conv_and_pool_agree_with_the_float_runtime() {
+        let sh = |c, h, w| Shape {
+            channels: c,
+            height: h,
+            width: w,
+        };
+        let lif = Some(Neuron::Lif(LifParams::snntorch(0.75, 0.5)));
+        let layer = |name: &str, op, weights: Vec<f32>, bias: Vec<f32>| Layer {
+            name: name.into(),
+            op,
+            weights,
+            bias,
+            neuron: lif,
+        };
+        for avg in [false, true] {
+            let pool_op = if avg {
+                LayerOp::AvgPool2d {
+                    input: sh(3, 4, 4),
+                    kernel: 2,
+                }
+            } else {
+                LayerOp::SumPool2d {
+                    input: sh(3, 4, 4),
+                    kernel: 2,
+                }
+            };
+            let m = Model {
+                name: "c".into(),
+                input: sh(2, 8, 7),
+                timesteps: 10,
+                encoding: Encoding::Rate { seed: 4 },
+                layers: vec![
+                    layer(
+                        "conv",
+                        LayerOp::Conv2d {
+                            input: sh(2, 8, 7),
+                            out_channels: 3,
+                            kernel: [3, 3],
+                            stride: 2,
+                            padding: 1,
+                        },
+                        (0..54).map(|i| ((i * 7 % 9) as f32 - 3.0) * 0.25).collect(),
+                        vec![0.25, 0.0, -0.25],
+                    ),
+                    layer("pool", pool_op, vec![], vec![]),
+                    Layer {
+                        name: "flat".into(),
+                        op: LayerOp::Flatten { input: sh(3, 2, 2) },
+                        weights: vec![],
+                        bias: vec![],
+                        neuron: None,
+                    },
+                    layer(
+                        "fc",
+                        LayerOp::Dense {
+                            inputs: 12,
+                            outputs: 4,
+                        },
+                        (0..48).map(|i| ((i % 5) as f32 - 1.0) * 0.5).collect(),
+                        vec![],
+                    ),
+                ],
+            };
+            let net = Network::new(&m).unwrap();
+            let base = DenseBaseline::from_model(&m).unwrap();
+            let mut total = 0;
+            for s in 0..10u64 {
+                let pixels: Vec<u8> = (0..112).map(|i| ((i * 71 + s * 13) % 256) as u8).collect();
+                let x = encode_sample(&m.encoding, &pixels, 10, s).unwrap();
+                let run = net.run(&Input::Spikes(x.spikes().unwrap()), false).unwrap();
+                let counts = base.run(&x).unwrap();
+                assert_eq!(counts, run.counts, "avg {avg} sample {s}");
                 total += counts.iter().sum::<u32>();
             }
             assert!(total > 0, "the test network must spike");

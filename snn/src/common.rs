@@ -153,6 +153,23 @@ impl Runner {
         })
     }
 
+    /// The same model run for `t` timesteps instead of its own (accuracy against `T`).
+    pub fn with_timesteps(self, t: usize) -> CliResult<Self> {
+        let bad = |e: kernels::Error| CliError::input(format!("--timesteps {t}: {e}"));
+        Ok(match self {
+            Runner::Float { mut model, .. } => {
+                model.timesteps = t;
+                let net = Network::new(&model).map_err(bad)?;
+                Runner::Float { model, net }
+            }
+            Runner::Int { mut model, .. } => {
+                model.timesteps = t;
+                let net = IntNetwork::new(&model).map_err(bad)?;
+                Runner::Int { model, net }
+            }
+        })
+    }
+
     /// `"float"` or `"int"`.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -29,6 +29,9 @@ pub struct EvalArgs {
     /// Directory with the MNIST IDX files (default: the bundled data/mnist).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// Run the model for T timesteps instead of its own (accuracy against T).
+    #[arg(long, value_name = "T")]
+    pub timesteps: Option<usize>,
     /// Energy of one addition in pJ.
     #[arg(long, value_name = "PJ", default_value_t = E_AC_PJ)]
     pub e_ac: f64,
@@ -93,7 +96,10 @@ pub fn run(args: &EvalArgs) -> CliResult<()> {
         .validate()
         .map_err(|e| CliError::input(format!("--e-ac/--e-mac: {e}")))?;
     let path = model_path(&args.model, args.float);
-    let runner = Runner::load(&path)?;
+    let mut runner = Runner::load(&path)?;
+    if let Some(t) = args.timesteps {
+        runner = runner.with_timesteps(t)?;
+    }
     let data = test_images(&data_dir(&args.data), args.samples)?;
     runner.check_images(&path, data.pixels())?;
     let ev = evaluate(&runner, &data, energy, !args.json)?;

@@ -8,6 +8,7 @@ mod bench;
 mod common;
 mod eval;
 mod nir_cmd;
+mod train_cmd;
 
 use std::process::ExitCode;
 
@@ -23,6 +24,12 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Train a fully connected LIF network with surrogate-gradient BPTT on the training split.
+    Train(train_cmd::TrainArgs),
+    /// Train a ReLU ANN and convert it to an IF/LIF SNN; reports accuracy against T.
+    Convert(train_cmd::ConvertArgs),
+    /// Quantize a float model to an integer model; reports both accuracies and saturation.
+    Quantize(train_cmd::QuantizeArgs),
     /// Accuracy and cost metrics (synaptic ops, ANN MACs, memory, energy) on the test split.
     Eval(eval::EvalArgs),
     /// Throughput of the spiking fast path against a dense f32 baseline.
@@ -36,6 +43,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Train(a) => train_cmd::run_train(a),
+        Command::Convert(a) => train_cmd::run_convert(a),
+        Command::Quantize(a) => train_cmd::run_quantize(a),
         Command::Eval(a) => eval::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Import(a) => nir_cmd::run_import(a),

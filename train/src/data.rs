@@ -1,106 +1,32 @@
-//! The labelled image set the trainers consume, and the augmentation and input encodings used
-//! during training.
-//!
-//! Reading IDX files is `kernels::data`'s job; this type only holds what was read, so the CLI
-//! and the tests can build it from any source.
+//! Augmentation and the input encoding used during training. Images come as
+//! [`kernels::data::Dataset`] (read by `kernels::data`).
 
+use kernels::data::Dataset;
 use kernels::{Error, Result};
 
 use crate::rng::Rng;
 
-/// Labelled 8-bit images, row-major, `pixels = height * width` bytes each.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Dataset {
-    /// Image height.
-    pub height: usize,
-    /// Image width.
-    pub width: usize,
-    /// `len * height * width` pixel bytes.
-    pub images: Vec<u8>,
-    /// One class label per image.
-    pub labels: Vec<u8>,
-    /// Number of classes (labels are `< classes`).
-    pub classes: usize,
-}
-
-impl Dataset {
-    /// Builds and validates a dataset: sizes must agree and every label must be `< classes`.
-    pub fn new(
-        height: usize,
-        width: usize,
-        images: Vec<u8>,
-        labels: Vec<u8>,
-        classes: usize,
-    ) -> Result<Self> {
-        let pixels = height
-            .checked_mul(width)
-            .filter(|&p| p > 0)
-            .ok_or_else(|| Error::shape(format!("image size {height}x{width} is invalid")))?;
-        if images.len() != labels.len() * pixels {
-            return Err(Error::shape(format!(
-                "{} image bytes for {} labels of {height}x{width} pixels",
-                images.len(),
-                labels.len()
-            )));
-        }
-        if let Some(i) = labels.iter().position(|&l| l as usize >= classes) {
-            return Err(Error::invalid(format!(
-                "label {i} is {}, not below {classes} classes",
-                labels[i]
-            )));
-        }
-        Ok(Dataset {
-            height,
-            width,
-            images,
-            labels,
-            classes,
-        })
+/// Checks a training set: non-empty, and every label below `classes`.
+pub fn check_dataset(data: &Dataset, classes: usize, what: &str) -> Result<()> {
+    if data.is_empty() || data.pixels() == 0 {
+        return Err(Error::invalid(format!("the {what} set is empty")));
     }
-
-    /// Number of images.
-    pub fn len(&self) -> usize {
-        self.labels.len()
+    if data.images.len() != data.len() * data.pixels() {
+        return Err(Error::shape(format!(
+            "the {what} set holds {} pixel bytes for {} images of {}x{}",
+            data.images.len(),
+            data.len(),
+            data.rows,
+            data.cols
+        )));
     }
-
-    /// True when there are no images.
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+    if let Some(i) = data.labels.iter().position(|&l| l as usize >= classes) {
+        return Err(Error::invalid(format!(
+            "{what} label {i} is {}, not below {classes} classes",
+            data.labels[i]
+        )));
     }
-
-    /// Pixels per image.
-    pub fn pixels(&self) -> usize {
-        self.height * self.width
-    }
-
-    /// Image `i`.
-    pub fn image(&self, i: usize) -> &[u8] {
-        let p = self.pixels();
-        &self.images[i * p..(i + 1) * p]
-    }
-
-    /// The images `range` as a new dataset (e.g. the 8,000 / 2,000 split).
-    pub fn slice(&self, range: std::ops::Range<usize>) -> Dataset {
-        let p = self.pixels();
-        Dataset {
-            height: self.height,
-            width: self.width,
-            images: self.images[range.start * p..range.end * p].to_vec(),
-            labels: self.labels[range].to_vec(),
-            classes: self.classes,
-        }
-    }
-
-    /// The project's split: first `train` images for training, the rest for testing.
-    pub fn split(&self, train: usize) -> Result<(Dataset, Dataset)> {
-        if train > self.len() {
-            return Err(Error::invalid(format!(
-                "training split of {train} images exceeds the {} available",
-                self.len()
-            )));
-        }
-        Ok((self.slice(0..train), self.slice(train..self.len())))
-    }
+    Ok(())
 }
 
 /// Copies `src` shifted by `(dy, dx)` pixels into `dst`, filling with zeros: the augmentation
@@ -187,8 +113,15 @@ mod tests {
 
     #[test]
     fn dataset_validation() {
-        assert!(Dataset::new(2, 2, vec![0; 8], vec![0, 1], 10).is_ok());
-        assert!(Dataset::new(2, 2, vec![0; 7], vec![0, 1], 10).is_err());
-        assert!(Dataset::new(2, 2, vec![0; 8], vec![0, 10], 10).is_err());
+        let d = |n: usize, labels: Vec<u8>| Dataset {
+            rows: 2,
+            cols: 2,
+            images: vec![0; n],
+            labels,
+        };
+        assert!(check_dataset(&d(8, vec![0, 1]), 10, "training").is_ok());
+        assert!(check_dataset(&d(7, vec![0, 1]), 10, "training").is_err());
+        assert!(check_dataset(&d(8, vec![0, 10]), 10, "training").is_err());
+        assert!(check_dataset(&d(0, vec![]), 10, "training").is_err());
     }
 }

@@ -29,7 +29,9 @@ use kernels::model::{Encoding, Layer, LayerOp, Model, Shape, check_identifier};
 use kernels::neuron::{LifParams, Neuron};
 use kernels::{Error, Result};
 
-use crate::data::{Dataset, rate_encode_indices, shift_image};
+use kernels::data::Dataset;
+
+use crate::data::{check_dataset, rate_encode_indices, shift_image};
 use crate::optim::{Adam, DenseParams, chunks, cosine_lr};
 use crate::rng::Rng;
 
@@ -102,6 +104,8 @@ pub struct TrainConfig {
     pub name: String,
     /// Hidden layer widths (`[128]` for 784-128-10).
     pub hidden: Vec<usize>,
+    /// Output neurons (classes; labels must be below it).
+    pub classes: usize,
     /// Timesteps per sample.
     pub timesteps: usize,
     /// Membrane decay per step (`1 - 2^-k` quantizes exactly to a shift leak).
@@ -134,12 +138,13 @@ impl Default for TrainConfig {
         TrainConfig {
             name: "mnist_mlp".into(),
             hidden: vec![128],
+            classes: 10,
             timesteps: 25,
             beta: 0.9375,
             threshold: 1.0,
             surrogate: Surrogate::FastSigmoid { slope: 25.0 },
             loss: Loss::CrossEntropyCount { scale: 8.0 },
-            epochs: 20,
+            epochs: 30,
             batch_size: 64,
             lr: 2e-3,
             bias: true,
@@ -169,6 +174,9 @@ impl TrainConfig {
                 "hidden widths {:?} must be in 1..=65536",
                 self.hidden
             ));
+        }
+        if self.classes < 2 || self.classes > 1 << 16 {
+            return bad(format!("classes {} must be in 2..=65536", self.classes));
         }
         if self.epochs == 0 || self.batch_size == 0 {
             return bad("epochs and batch size must be > 0".into());
@@ -372,7 +380,7 @@ impl SnnNet {
 }
 
 /// Loss and `dL/dcount` for one sample.
-fn loss_grad(loss: Loss, counts: &[u32], label: usize, steps: usize) -> (f32, Vec<f32>) {
+pub(crate) fn loss_grad(loss: Loss, counts: &[u32], label: usize, steps: usize) -> (f32, Vec<f32>) {
     let tf = steps as f32;
     match loss {
         Loss::CrossEntropyCount { scale } => {
@@ -428,13 +436,14 @@ pub fn train_snn(
     mut progress: impl FnMut(&Progress),
 ) -> Result<Trained> {
     cfg.validate()?;
-    if data.is_empty() {
-        return Err(Error::invalid("the training set is empty"));
+    check_dataset(data, cfg.classes, "training")?;
+    if let Some(v) = validation {
+        check_dataset(v, cfg.classes, "validation")?;
     }
     let mut rng = Rng::stream(cfg.seed, 0, 0);
     let mut sizes = vec![data.pixels()];
     sizes.extend(&cfg.hidden);
-    sizes.push(data.classes);
+    sizes.push(cfg.classes);
     let mut net = SnnNet {
         layers: sizes
             .windows(2)
@@ -469,7 +478,7 @@ pub fn train_snn(
                             let m = cfg.max_shift as isize;
                             let dy = srng.below(2 * cfg.max_shift + 1) as isize - m;
                             let dx = srng.below(2 * cfg.max_shift + 1) as isize - m;
-                            shift_image(img, data.height, data.width, dy, dx, &mut tr.image);
+                            shift_image(img, data.rows, data.cols, dy, dx, &mut tr.image);
                         } else {
                             tr.image.copy_from_slice(img);
                         }
@@ -532,8 +541,8 @@ pub fn train_snn(
         &cfg.name,
         Shape {
             channels: 1,
-            height: data.height,
-            width: data.width,
+            height: data.rows,
+            width: data.cols,
         },
         steps,
         Encoding::Rate {

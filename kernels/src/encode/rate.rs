@@ -4,9 +4,11 @@
 //! every step with probability equal to its intensity (`p / 255` for bytes, `x` clamped to
 //! `[0, 1]` for floats), as snnTorch's `spikegen.rate`. Random numbers come from
 //! [`RateRng`], eight xoshiro128++ generators side by side in a `wide::i32x8`: one call yields
-//! the 32-bit draws for 8 pixels, compared against precomputed 24-bit thresholds and packed into
-//! spike words with a movemask. Each pixel's probability is represented exactly as
-//! `threshold / 2^24` (`ceil(x * 2^24)`), an error below `6e-8`.
+//! eight 32-bit draws, split into sixteen 16-bit draws for 16 pixels, compared against
+//! precomputed 16-bit thresholds and packed into spike words with a movemask (about 3
+//! instructions per pixel and step). Each pixel's probability is represented as
+//! `threshold / 2^16` (`ceil(x * 2^16)`), an error below `1.6e-5`, far below the sampling noise
+//! of any practical `T`.
 //!
 //! **Poisson** ([`poisson_f32`], [`poisson_u8`]): a Poisson process per pixel with `rate` events
 //! per step, binned into steps (a step spikes when at least one event falls into it, so
@@ -84,27 +86,27 @@ impl RateRng {
     }
 }
 
-/// `2^24`: thresholds and draws are 24-bit fixed point.
-pub const ONE_24: i32 = 1 << 24;
+/// `2^16`: thresholds and draws are 16-bit fixed point.
+pub const ONE_16: i32 = 1 << 16;
 
-/// Bernoulli threshold of a byte intensity: `ceil(p * 2^24 / 255)`, so `0 -> 0` (never) and
-/// `255 -> 2^24` (every step).
+/// Bernoulli threshold of a byte intensity: `ceil(p * 2^16 / 255)`, so `0 -> 0` (never) and
+/// `255 -> 2^16` (every step).
 #[inline]
 pub fn threshold_u8(p: u8) -> i32 {
-    ((p as i64 * ONE_24 as i64 + 254) / 255) as i32
+    (p as i32 * ONE_16 + 254) / 255
 }
 
-/// Bernoulli threshold of a float intensity: `ceil(x * 2^24)` clamped to `[0, 2^24]`; NaN and
+/// Bernoulli threshold of a float intensity: `ceil(x * 2^16)` clamped to `[0, 2^16]`; NaN and
 /// values `<= 0` never spike, values `>= 1` spike every step.
 #[inline]
 pub fn threshold_f32(x: f32) -> i32 {
     if x.is_nan() || x <= 0.0 {
         0
     } else if x >= 1.0 {
-        ONE_24
+        ONE_16
     } else {
-        // x * 2^24 is exact (power-of-two scaling), and so is ceil of a value below 2^24.
-        (x * ONE_24 as f32).ceil() as i32
+        // x * 2^16 is exact (power-of-two scaling), and so is ceil of a value below 2^16.
+        (x * ONE_16 as f32).ceil() as i32
     }
 }
 
@@ -117,14 +119,21 @@ fn check_steps(timesteps: usize) -> Result<()> {
     Ok(())
 }
 
-/// Bernoulli coding from 24-bit thresholds (one per pixel): pixel `i` spikes at step `t` when
-/// `draw >> 8 < threshold[i]`.
+/// Bernoulli coding from 16-bit thresholds (one per pixel, in `0..=2^16`): a pixel spikes at
+/// a step when its 16-bit draw is below its threshold.
 ///
-/// The draws are consumed in a fixed order, which defines the sequence: at every step, one
-/// [`RateRng::next_i32x8`] call per 8 pixels (rows padded to 64 pixels), lane `j` of call `v`
-/// of the step serving pixel `8v + j`.
+/// The draws are consumed in a fixed order, which defines the sequence: every step makes four
+/// [`RateRng::next_i32x8`] calls per 64 pixels (rows padded to whole words); call `v` of a word
+/// serves its pixels `16v + j` with the low half and `16v + 8 + j` with the high half of lane
+/// `j`'s 32-bit output.
 pub fn bernoulli_thresholds(thresholds: &[i32], timesteps: usize, seed: u64) -> Result<SpikeTrain> {
     check_steps(timesteps)?;
+    if let Some(i) = thresholds.iter().position(|t| !(0..=ONE_16).contains(t)) {
+        return Err(Error::invalid(format!(
+            "Bernoulli threshold {} of pixel {i} is outside 0..=65536",
+            thresholds[i]
+        )));
+    }
     let n = thresholds.len();
     let words = words_for(n);
     // Thresholds padded to whole words with zeros: padding pixels never spike, so the padding
@@ -137,15 +146,18 @@ pub fn bernoulli_thresholds(thresholds: &[i32], timesteps: usize, seed: u64) -> 
     }
     let mut train = SpikeTrain::zeros(timesteps, n);
     let mut rng = RateRng::new(seed);
-    let mask24 = i32x8::splat(ONE_24 - 1);
+    let low = i32x8::splat(0xFFFF);
     for t in 0..timesteps {
         let row = train.row_mut(t);
-        for (w, word) in row.iter_mut().enumerate() {
+        for (word, thr) in row.iter_mut().zip(thr.chunks_exact(8)) {
             let mut bits = 0u64;
-            for v in 0..8 {
-                let r: i32x8 = (rng.next_i32x8() >> 8i32) & mask24;
-                let m = r.cmp_lt(thr[w * 8 + v]).move_mask() as u64;
-                bits |= (m & 0xFF) << (8 * v);
+            for v in 0..4 {
+                let r = rng.next_i32x8();
+                let lo: i32x8 = r & low;
+                let hi: i32x8 = (r >> 16i32) & low;
+                let mlo = lo.cmp_lt(thr[2 * v]).move_mask() as u64 & 0xFF;
+                let mhi = hi.cmp_lt(thr[2 * v + 1]).move_mask() as u64 & 0xFF;
+                bits |= (mlo | mhi << 8) << (16 * v);
             }
             *word = bits;
         }

@@ -1,0 +1,48 @@
+//! Encoder throughput in pixels per second (`T x pixels` spike decisions per second), on an
+//! MNIST-sized image (784 pixels, T = 25) with a realistic intensity mix (about 19 % of MNIST
+//! pixels are non-zero; here a synthetic digit-like pattern with the same share).
+//!
+//! `cargo bench -p benches --bench encode`
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use kernels::encode::{bernoulli_f32, bernoulli_u8, latency_u8, lfsr_encode, poisson_u8};
+use std::hint::black_box;
+
+fn image() -> Vec<u8> {
+    // Deterministic pattern: ~19 % non-zero pixels with a spread of intensities.
+    (0..784u32)
+        .map(|i| {
+            let h = i.wrapping_mul(2_654_435_761) >> 24;
+            if h < 49 { (h * 5 + 10) as u8 } else { 0 }
+        })
+        .collect()
+}
+
+fn encoders(c: &mut Criterion) {
+    let img = image();
+    let imgf: Vec<f32> = img.iter().map(|&p| p as f32 / 255.0).collect();
+    let steps = 25;
+    let mut g = c.benchmark_group("encode_784x25");
+    g.throughput(Throughput::Elements((img.len() * steps) as u64));
+    g.bench_function("bernoulli_u8", |b| {
+        b.iter(|| bernoulli_u8(black_box(&img), steps, 7).unwrap())
+    });
+    g.bench_function("bernoulli_f32", |b| {
+        b.iter(|| bernoulli_f32(black_box(&imgf), steps, 7).unwrap())
+    });
+    g.bench_function("poisson_u8", |b| {
+        b.iter(|| poisson_u8(black_box(&img), steps, 7).unwrap())
+    });
+    g.bench_function("latency_u8", |b| {
+        b.iter(|| latency_u8(black_box(&img), steps).unwrap())
+    });
+    for lanes in [1u32, 16] {
+        g.bench_with_input(BenchmarkId::new("lfsr", lanes), &lanes, |b, &l| {
+            b.iter(|| lfsr_encode(black_box(&img), steps, 1, l).unwrap())
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, encoders);
+criterion_main!(benches);

@@ -1,0 +1,535 @@
+//! `snn train`, `snn convert`, `snn quantize`: the `train` crate behind a command line, with
+//! progress bars, test-split accuracy through the `kernels` runtimes, and atomic output files.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+use rayon::prelude::*;
+use serde_json::json;
+
+use kernels::data::{Dataset, TRAIN_SAMPLES, load_mnist};
+use kernels::model::{Encoding, IntModel, Model};
+use kernels::model_io::{load_model, save_int_model, save_model};
+use kernels::network::{IntNetwork, Network};
+use kernels::spikes::SpikeTrain;
+use train::ann::{AnnConfig, train_ann};
+use train::convert::{ConvertConfig, ann_to_snn};
+use train::quantize::{LeakMode, QuantConfig, quantize, rail_hits};
+use train::{Progress, TrainConfig, train_snn};
+
+use crate::common::{CliError, CliResult, Runner, bundled, data_dir, emit, progress};
+
+/// Options shared by the training commands.
+#[derive(Args, Debug)]
+pub struct DataArgs {
+    /// Directory with the MNIST IDX files (default: the bundled data/mnist).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Train on the first N digits of the 8,000-digit training split (default: all).
+    #[arg(long, value_name = "N")]
+    pub train_samples: Option<usize>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `snn train`.
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Output model file (written atomically).
+    #[arg(long, value_name = "FILE", default_value = "mnist_mlp.safetensors")]
+    pub out: PathBuf,
+    /// Model name (a safe identifier).
+    #[arg(long, default_value = "mnist_mlp")]
+    pub name: String,
+    /// Hidden layer widths, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "128")]
+    pub hidden: Vec<usize>,
+    /// Timesteps.
+    #[arg(long, default_value_t = 25)]
+    pub timesteps: usize,
+    /// Membrane decay beta.
+    #[arg(long, default_value_t = 0.9375)]
+    pub beta: f32,
+    /// Firing threshold.
+    #[arg(long, default_value_t = 1.0)]
+    pub threshold: f32,
+    /// Passes over the training set.
+    #[arg(long, default_value_t = 30)]
+    pub epochs: usize,
+    /// Samples per optimizer step.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Peak learning rate (cosine schedule).
+    #[arg(long, default_value_t = 2e-3)]
+    pub lr: f32,
+    /// Random shift augmentation in pixels.
+    #[arg(long, default_value_t = 2)]
+    pub max_shift: usize,
+    /// Seed of initialisation, shuffling, augmentation and encoding.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub common: DataArgs,
+}
+
+/// Arguments of `snn convert`.
+#[derive(Args, Debug)]
+pub struct ConvertArgs {
+    /// Output model file (written atomically).
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "mnist_mlp_converted.safetensors"
+    )]
+    pub out: PathBuf,
+    /// Model name (a safe identifier).
+    #[arg(long, default_value = "mnist_mlp_converted")]
+    pub name: String,
+    /// Hidden layer widths of the ReLU ANN, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "128")]
+    pub hidden: Vec<usize>,
+    /// ANN training epochs.
+    #[arg(long, default_value_t = 30)]
+    pub epochs: usize,
+    /// Percentile of positive activations used for weight/threshold normalisation.
+    #[arg(long, default_value_t = 99.9)]
+    pub percentile: f32,
+    /// Membrane decay of the converted neurons (1 = IF).
+    #[arg(long, default_value_t = 1.0)]
+    pub beta: f32,
+    /// Timesteps stored in the converted model.
+    #[arg(long, default_value_t = 100)]
+    pub timesteps: usize,
+    /// Timesteps at which the converted SNN's test accuracy is reported, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "10,25,50,100")]
+    pub t_sweep: Vec<usize>,
+    /// Seed of the ANN training.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub common: DataArgs,
+}
+
+/// How the leak is realised in integer form.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum LeakArg {
+    /// `v - (v >>> k)` with the nearest beta = 1 - 2^-k.
+    Shift,
+    /// `(v * beta_q) >>> frac_bits`.
+    Multiply,
+}
+
+/// Arguments of `snn quantize`.
+#[derive(Args, Debug)]
+pub struct QuantizeArgs {
+    /// Float model to quantize (default: the bundled float model).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Output integer model file (written atomically).
+    #[arg(long, value_name = "FILE", default_value = "model_int.safetensors")]
+    pub out: PathBuf,
+    /// Name of the integer model (default: the float model's name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Signed weight width, 4..=16.
+    #[arg(long, default_value_t = 8)]
+    pub weight_bits: u8,
+    /// Leak realisation.
+    #[arg(long, value_enum, default_value = "shift")]
+    pub leak: LeakArg,
+    /// Fraction bits of the multiply leak.
+    #[arg(long, default_value_t = 12)]
+    pub frac_bits: u8,
+    /// Membrane width for every layer (default: chosen from calibration potentials).
+    #[arg(long)]
+    pub membrane_bits: Option<u8>,
+    /// Training digits used to calibrate membrane widths.
+    #[arg(long, default_value_t = 1000)]
+    pub calibration: usize,
+    /// Seed of the LFSR input encoder stored in the integer model.
+    #[arg(long, default_value_t = 1)]
+    pub lfsr_seed: u32,
+    /// Lanes of the LFSR input encoder.
+    #[arg(long, default_value_t = 16)]
+    pub lfsr_lanes: u32,
+    /// Directory with the MNIST IDX files (default: the bundled data/mnist).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn load_split(args: &DataArgs) -> CliResult<(Dataset, Dataset)> {
+    let m = load_mnist(data_dir(&args.data))?;
+    let train = match args.train_samples {
+        Some(0) => return Err(CliError::input("--train-samples must be at least 1")),
+        Some(n) if n > TRAIN_SAMPLES => {
+            return Err(CliError::input(format!(
+                "--train-samples {n} exceeds the {TRAIN_SAMPLES} digits of the training split"
+            )));
+        }
+        Some(n) => m.train.take(n),
+        None => m.train,
+    };
+    Ok((train, m.test))
+}
+
+/// Refuses an output path whose directory does not exist, before any long work starts.
+fn check_out(out: &Path) -> CliResult<()> {
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(CliError::input(format!(
+            "{}: the output directory {} does not exist",
+            out.display(),
+            dir.display()
+        )));
+    }
+    if out.is_dir() {
+        return Err(CliError::input(format!(
+            "{}: is a directory, expected a model file path",
+            out.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Test accuracy of a float model through `kernels::network::Network` with the model's own
+/// encoding (sample `i` encoded as sample `i`, as `snn eval` does).
+fn float_test_accuracy(model: &Model, test: &Dataset) -> CliResult<f64> {
+    let runner = Runner::Float {
+        net: Network::new(model)?,
+        model: model.clone(),
+    };
+    accuracy(&runner, test)
+}
+
+fn int_test_accuracy(model: &IntModel, test: &Dataset) -> CliResult<f64> {
+    let runner = Runner::Int {
+        net: IntNetwork::new(model)?,
+        model: model.clone(),
+    };
+    accuracy(&runner, test)
+}
+
+fn accuracy(runner: &Runner, test: &Dataset) -> CliResult<f64> {
+    let correct = (0..test.len())
+        .into_par_iter()
+        .map(|i| {
+            let c = runner.classify(test.image(i), i as u64)?;
+            Ok(usize::from(c == test.labels[i] as usize))
+        })
+        .sum::<kernels::Result<usize>>()?;
+    Ok(correct as f64 / test.len() as f64)
+}
+
+fn epoch_bar(epochs: usize, what: &str, hidden: bool) -> indicatif::ProgressBar {
+    let pb = progress(epochs as u64, what);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg:>10} [{bar:30}] epoch {pos}/{len} {prefix} ({elapsed}, eta {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    if hidden {
+        pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    pb
+}
+
+fn report_progress(pb: &indicatif::ProgressBar, p: &Progress) {
+    pb.set_position(p.epoch as u64);
+    pb.set_prefix(format!(
+        "batch {}/{} loss {:.4} train acc {:.2} %",
+        p.batch,
+        p.batches,
+        p.loss,
+        100.0 * p.train_accuracy
+    ));
+}
+
+fn to_json(v: &serde_json::Value) -> CliResult<String> {
+    serde_json::to_string_pretty(v)
+        .map(|s| s + "\n")
+        .map_err(|e| CliError::internal(e.to_string()))
+}
+
+pub fn run_train(args: &TrainArgs) -> CliResult<()> {
+    check_out(&args.out)?;
+    let cfg = TrainConfig {
+        name: args.name.clone(),
+        hidden: args.hidden.clone(),
+        timesteps: args.timesteps,
+        beta: args.beta,
+        threshold: args.threshold,
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        lr: args.lr,
+        max_shift: args.max_shift,
+        seed: args.seed,
+        encoding_seed: args.seed,
+        ..TrainConfig::default()
+    };
+    cfg.validate()?;
+    let (train, test) = load_split(&args.common)?;
+    let pb = epoch_bar(cfg.epochs, "train", args.common.json);
+    let t0 = Instant::now();
+    let trained = train_snn(&cfg, &train, None, |p| report_progress(&pb, p))?;
+    pb.finish_and_clear();
+    let secs = t0.elapsed().as_secs_f64();
+    let acc = float_test_accuracy(&trained.model, &test)?;
+    save_model(&trained.model, &args.out)?;
+    let last = trained.history.last();
+    let mut o = String::new();
+    if args.common.json {
+        let hist: Vec<_> = trained
+            .history
+            .iter()
+            .map(|h| {
+                json!({"epoch": h.epoch, "loss": h.loss, "train_accuracy": h.train_accuracy,
+                            "seconds": h.seconds})
+            })
+            .collect();
+        o = to_json(&json!({
+            "out": args.out.display().to_string(),
+            "train_samples": train.len(),
+            "epochs": cfg.epochs,
+            "seconds": secs,
+            "test_samples": test.len(),
+            "test_accuracy": acc,
+            "history": hist,
+        }))?;
+    } else {
+        let _ = writeln!(o, "epoch      loss  train acc   seconds");
+        for h in &trained.history {
+            let _ = writeln!(
+                o,
+                "{:>5} {:>9.4} {:>9.2} % {:>9.1}",
+                h.epoch + 1,
+                h.loss,
+                100.0 * h.train_accuracy,
+                h.seconds
+            );
+        }
+        let _ = writeln!(
+            o,
+            "trained on {} digits in {secs:.1} s; final train accuracy {:.2} %",
+            train.len(),
+            100.0 * last.map_or(0.0, |h| h.train_accuracy)
+        );
+        let _ = writeln!(
+            o,
+            "test accuracy {:.2} % on {} digits (kernels f32 runtime, the model's own encoding)",
+            100.0 * acc,
+            test.len()
+        );
+        let _ = writeln!(o, "wrote {}", args.out.display());
+    }
+    emit(&o)
+}
+
+pub fn run_convert(args: &ConvertArgs) -> CliResult<()> {
+    check_out(&args.out)?;
+    if args.t_sweep.iter().any(|&t| t == 0 || t > 10_000) {
+        return Err(CliError::input(format!(
+            "--t-sweep {:?}: every T must be in 1..=10000",
+            args.t_sweep
+        )));
+    }
+    let acfg = AnnConfig {
+        hidden: args.hidden.clone(),
+        epochs: args.epochs,
+        seed: args.seed,
+        ..AnnConfig::default()
+    };
+    let ccfg = ConvertConfig {
+        name: args.name.clone(),
+        timesteps: args.timesteps,
+        percentile: args.percentile,
+        beta: args.beta,
+        ..ConvertConfig::default()
+    };
+    kernels::model::check_identifier(&ccfg.name, "--name")?;
+    let (train, test) = load_split(&args.common)?;
+    let pb = epoch_bar(acfg.epochs, "ann", args.common.json);
+    let t0 = Instant::now();
+    let ann = train_ann(&acfg, &train, None, |p| report_progress(&pb, p))?;
+    pb.finish_and_clear();
+    let ann_acc = ann.ann.accuracy(&test) as f64;
+    let model = ann_to_snn(&ann.ann, &train, &ccfg)?;
+    let secs = t0.elapsed().as_secs_f64();
+    let mut sweep = Vec::new();
+    for &t in &args.t_sweep {
+        let mut m = model.clone();
+        m.timesteps = t;
+        sweep.push((t, float_test_accuracy(&m, &test)?));
+    }
+    save_model(&model, &args.out)?;
+    let mut o = String::new();
+    if args.common.json {
+        o = to_json(&json!({
+            "out": args.out.display().to_string(),
+            "ann_test_accuracy": ann_acc,
+            "percentile": args.percentile,
+            "seconds": secs,
+            "test_samples": test.len(),
+            "accuracy_vs_t": sweep.iter().map(|(t, a)| json!({"timesteps": t, "accuracy": a})).collect::<Vec<_>>(),
+        }))?;
+    } else {
+        let _ = writeln!(
+            o,
+            "ReLU ANN trained in {secs:.1} s: test accuracy {:.2} %",
+            100.0 * ann_acc
+        );
+        let _ = writeln!(
+            o,
+            "converted to IF/LIF (beta {}, percentile {}):",
+            args.beta, args.percentile
+        );
+        let _ = writeln!(o, "{:>8} {:>10}", "T", "accuracy");
+        for (t, a) in &sweep {
+            let _ = writeln!(o, "{t:>8} {:>8.2} %", 100.0 * a);
+        }
+        let _ = writeln!(o, "wrote {} (T = {})", args.out.display(), model.timesteps);
+    }
+    emit(&o)
+}
+
+pub fn run_quantize(args: &QuantizeArgs) -> CliResult<()> {
+    check_out(&args.out)?;
+    let path = match &args.model {
+        Some(p) => p.clone(),
+        None => bundled(crate::common::DEFAULT_FLOAT_MODEL),
+    };
+    let float = load_model(&path)?;
+    let encoding = Encoding::Lfsr {
+        seed: args.lfsr_seed,
+        lanes: args.lfsr_lanes,
+    };
+    let qcfg = QuantConfig {
+        name: args.name.clone(),
+        weight_bits: args.weight_bits,
+        leak: match args.leak {
+            LeakArg::Shift => LeakMode::Shift,
+            LeakArg::Multiply => LeakMode::Multiply {
+                frac_bits: args.frac_bits,
+            },
+        },
+        membrane_bits: args.membrane_bits,
+        encoding,
+    };
+    if args.calibration == 0 || args.calibration > TRAIN_SAMPLES {
+        return Err(CliError::input(format!(
+            "--calibration {} must be in 1..={TRAIN_SAMPLES}",
+            args.calibration
+        )));
+    }
+    let m = load_mnist(data_dir(&args.data))?;
+    Runner::Float {
+        net: Network::new(&float)
+            .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?,
+        model: float.clone(),
+    }
+    .check_images(&path, m.test.pixels())?;
+    let enc = |d: &Dataset, n: usize| -> CliResult<Vec<SpikeTrain>> {
+        (0..n.min(d.len()))
+            .into_par_iter()
+            .map(|i| {
+                let x = kernels::encode::encode_sample(
+                    &encoding,
+                    d.image(i),
+                    float.timesteps,
+                    i as u64,
+                )?;
+                x.spikes().cloned().ok_or_else(|| {
+                    kernels::Error::invalid("quantization needs a spiking input encoding")
+                })
+            })
+            .collect::<kernels::Result<Vec<_>>>()
+            .map_err(CliError::from)
+    };
+    let calib = enc(&m.train, args.calibration)?;
+    let q = quantize(&float, &qcfg, &calib)?;
+    // Both models see the same LFSR inputs, so they differ only in arithmetic.
+    let mut float_lfsr = float.clone();
+    float_lfsr.encoding = encoding;
+    let acc_float = float_test_accuracy(&float_lfsr, &m.test)?;
+    let acc_int = int_test_accuracy(&q.model, &m.test)?;
+    let test_inputs = enc(&m.test, m.test.len())?;
+    let hits = rail_hits(&q.model, &test_inputs)?;
+    save_int_model(&q.model, &args.out)?;
+    let layers: Vec<_> = q
+        .layers
+        .iter()
+        .zip(&hits)
+        .map(|(r, (n, h))| {
+            json!({
+                "name": r.name, "scale": r.scale, "threshold": r.threshold, "beta": r.beta,
+                "leak": r.leak, "beta_realised": r.leak.beta(),
+                "max_weight_error": r.max_weight_error, "membrane_bits": r.membrane_bits,
+                "calibration_range": [r.calibration_range.0, r.calibration_range.1],
+                "membrane_updates": n, "updates_on_a_rail": h,
+                "saturated_share_upper_bound": *h as f64 / (*n).max(1) as f64,
+            })
+        })
+        .collect();
+    let mut o = String::new();
+    if args.json {
+        o = to_json(&json!({
+            "model": path.display().to_string(),
+            "out": args.out.display().to_string(),
+            "weight_bits": args.weight_bits,
+            "test_samples": m.test.len(),
+            "encoding": encoding,
+            "float_accuracy": acc_float,
+            "int_accuracy": acc_int,
+            "layers": layers,
+        }))?;
+    } else {
+        let _ = writeln!(
+            o,
+            "{} -> {} ({}-bit weights, inputs: LFSR seed {} x {} lanes for both models)",
+            path.display(),
+            args.out.display(),
+            args.weight_bits,
+            args.lfsr_seed,
+            args.lfsr_lanes
+        );
+        let _ = writeln!(
+            o,
+            "test accuracy: float {:.2} %, integer {:.2} % ({} digits)",
+            100.0 * acc_float,
+            100.0 * acc_int,
+            m.test.len()
+        );
+        let _ = writeln!(
+            o,
+            "{:<8} {:>10} {:>9} {:>20} {:>9} {:>14}",
+            "layer", "scale", "threshold", "leak (beta')", "membrane", "on a rail"
+        );
+        for (r, (n, h)) in q.layers.iter().zip(&hits) {
+            let _ = writeln!(
+                o,
+                "{:<8} {:>10.6} {:>9} {:>20} {:>6} b {:>12.4} %",
+                r.name,
+                r.scale,
+                r.threshold,
+                format!("{:?} ({:.4})", r.leak, r.leak.beta()),
+                r.membrane_bits,
+                100.0 * *h as f64 / (*n).max(1) as f64
+            );
+        }
+        let _ = writeln!(
+            o,
+            "(\"on a rail\" bounds the share of saturated membrane updates from above)"
+        );
+    }
+    emit(&o)
+}
