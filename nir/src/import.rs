@@ -282,6 +282,7 @@ pub fn import_graph(g: &Graph, name: &str, opts: &ImportOptions) -> Result<(Mode
         mappings: Vec::new(),
         notes: Vec::new(),
         pending: None,
+        pool: None,
         in_scale: None,
         shape: Vec::new(),
         names: BTreeSet::new(),
@@ -472,6 +473,22 @@ struct Pending {
     detail: Vec<String>,
 }
 
+/// A pooling layer waiting for what follows: neurons (a pooling layer with neurons), or a
+/// weight layer it is folded into (the runtime feeds only spikes to weight layers, and a pooled
+/// map holds counts), or nothing (then it stays a neuron-less layer).
+struct PoolPending {
+    nodes: Vec<String>,
+    op: LayerOp,
+    input: Shape,
+    out: Shape,
+    k: usize,
+    /// 1 for sum pooling, 1 / k^2 for average pooling.
+    factor: f64,
+    /// A Flatten followed the pooling.
+    flattened: bool,
+    detail: String,
+}
+
 struct Builder {
     dt: f64,
     reset: ResetMode,
@@ -480,6 +497,7 @@ struct Builder {
     mappings: Vec<LayerMapping>,
     notes: Vec<String>,
     pending: Option<Pending>,
+    pool: Option<PoolPending>,
     /// A Scale node seen before any weight layer, to fold into the next one's inputs.
     in_scale: Option<(String, Vec<f64>)>,
     /// Current NIR shape (row-major dims).
@@ -720,6 +738,14 @@ impl Builder {
     }
 
     fn node(&mut self, name: &str, node: &Node) -> Result<()> {
+        let folds = match node.kind.as_str() {
+            "Affine" | "Linear" | "LIF" | "IF" | "CubaLIF" | "Threshold" => true,
+            "Conv2d" | "Flatten" => self.pool.as_ref().is_some_and(|p| !p.flattened),
+            _ => false,
+        };
+        if !folds {
+            self.flush_pool();
+        }
         match node.kind.as_str() {
             "Affine" | "Linear" => self.dense(name, node),
             "Conv2d" => self.conv(name, node),
@@ -813,6 +839,43 @@ impl Builder {
             nodes.push(sname);
         }
         nodes.push(name.to_string());
+        let mut inputs = inputs;
+        if let Some(p) = self.pool.take() {
+            // Pooling (and Flatten) before a dense layer: every original input feeds the weight
+            // column of its pooling window, scaled by 1 (sum) or 1 / k^2 (average); inputs in
+            // rows or columns the pooling drops get weight 0. Exact in real arithmetic.
+            let (src, dst) = (p.out, p.input);
+            let n = dst.len();
+            let mut wide = vec![0.0; outputs * n];
+            for o in 0..outputs {
+                for c in 0..dst.channels {
+                    for y in 0..src.height * p.k {
+                        for x in 0..src.width * p.k {
+                            let j = (c * src.height + y / p.k) * src.width + x / p.k;
+                            let i = (c * dst.height + y) * dst.width + x;
+                            wide[o * n + i] = weights[o * inputs + j] * p.factor;
+                        }
+                    }
+                }
+            }
+            weights = wide;
+            inputs = n;
+            detail.insert(
+                0,
+                format!("{} folded into the weights ({n} inputs)", p.detail),
+            );
+            if dst.height * dst.width != 1 {
+                // The dense layer now reads the unpooled map: flatten that instead.
+                let fname = p.nodes.last().unwrap().clone();
+                self.push_plain(
+                    &fname,
+                    LayerOp::Flatten { input: dst },
+                    Shape::flat(n),
+                    "Flatten of the unpooled map (pooling folded into the next weights)".into(),
+                );
+            }
+            nodes.splice(0..0, p.nodes);
+        }
         self.pending = Some(Pending {
             nodes,
             op: LayerOp::Dense { inputs, outputs },
@@ -920,6 +983,65 @@ impl Builder {
             nodes.push(sname);
         }
         nodes.push(name.to_string());
+        let mut op = op;
+        if let Some(p) = self.pool.take() {
+            // Pooling (k x k windows, stride k) before a conv (kernel K, stride s, padding P)
+            // equals one conv on the unpooled map with kernel kK, stride ks, padding kP and
+            // each weight repeated over a k x k block (times 1/k^2 for average pooling),
+            // provided the pooling drops no row or column.
+            let k = p.k;
+            if p.input.height % k != 0 || p.input.width % k != 0 {
+                return Err(Error::node(
+                    &p.nodes[0],
+                    format!(
+                        "pooling {}x{} by {k} drops rows or columns before conv {name:?};                          kernels can only fold pooling into a following conv when it does not",
+                        p.input.height, p.input.width
+                    ),
+                ));
+            }
+            let (kh2, kw2) = (kh * k, kw * k);
+            let mut wide = vec![0.0; oc * ic * kh2 * kw2];
+            for o in 0..oc {
+                for c in 0..ic {
+                    for ty in 0..kh2 {
+                        for tx in 0..kw2 {
+                            wide[((o * ic + c) * kh2 + ty) * kw2 + tx] =
+                                weights[((o * ic + c) * kh + ty / k) * kw + tx / k] * p.factor;
+                        }
+                    }
+                }
+            }
+            let folded = LayerOp::Conv2d {
+                input: p.input,
+                out_channels: oc,
+                kernel: [kh2, kw2],
+                stride: stride[0] * k,
+                padding: padding[0] * k,
+            };
+            let fout = folded
+                .output_shape()
+                .map_err(|e| Error::node(name, e.to_string()))?;
+            if fout != out {
+                return Err(Error::node(
+                    name,
+                    format!(
+                        "folding the pooling before it changes the output shape ({fout:?} vs {out:?})"
+                    ),
+                ));
+            }
+            op = folded;
+            weights = wide;
+            detail.insert(
+                0,
+                format!(
+                    "{} folded into the conv: kernel {kh2}x{kw2}, stride {}, padding {}",
+                    p.detail,
+                    stride[0] * k,
+                    padding[0] * k
+                ),
+            );
+            nodes.splice(0..0, p.nodes);
+        }
         self.pending = Some(Pending {
             nodes,
             op,
@@ -1005,8 +1127,38 @@ impl Builder {
         let out = op
             .output_shape()
             .map_err(|e| Error::node(name, e.to_string()))?;
-        self.push_plain(name, op, out, format!("{} {}x{}", node.kind, k[0], k[0]));
+        self.pool = Some(PoolPending {
+            nodes: vec![name.to_string()],
+            op,
+            input: cur,
+            out,
+            k: k[0],
+            factor: if node.kind == "SumPool2d" {
+                1.0
+            } else {
+                1.0 / (k[0] * k[0]) as f64
+            },
+            flattened: false,
+            detail: format!("{} {}x{}", node.kind, k[0], k[0]),
+        });
+        self.shape = dims_of(out);
         Ok(())
+    }
+
+    /// Emits a pending pooling layer (and its Flatten) as neuron-less layers.
+    fn flush_pool(&mut self) {
+        if let Some(p) = self.pool.take() {
+            self.push_plain(&p.nodes[0], p.op, p.out, p.detail);
+            if p.flattened {
+                let name = &p.nodes[p.nodes.len() - 1];
+                self.push_plain(
+                    name,
+                    LayerOp::Flatten { input: p.out },
+                    Shape::flat(p.out.len()),
+                    "Flatten".into(),
+                );
+            }
+        }
     }
 
     fn flatten(&mut self, name: &str, node: &Node) -> Result<()> {
@@ -1053,6 +1205,12 @@ impl Builder {
             ));
             return Ok(());
         }
+        if let Some(p) = &mut self.pool {
+            p.flattened = true;
+            p.nodes.push(name.to_string());
+            self.shape = vec![cur.len()];
+            return Ok(());
+        }
         let op = LayerOp::Flatten { input: cur };
         self.push_plain(name, op, Shape::flat(cur.len()), "Flatten".into());
         Ok(())
@@ -1077,6 +1235,20 @@ impl Builder {
 
     fn neuron(&mut self, name: &str, node: &Node) -> Result<()> {
         self.take_in_scale(name, &node.kind)?;
+        if self.pending.is_none()
+            && let Some(pp) = self.pool.take_if(|p| !p.flattened)
+        {
+            // Pooling followed by neurons: a pooling layer with spiking neurons.
+            self.pending = Some(Pending {
+                nodes: pp.nodes,
+                op: pp.op,
+                out: pp.out,
+                weights: Vec::new(),
+                bias: None,
+                detail: vec![pp.detail],
+            });
+        }
+        self.flush_pool();
         let Some(mut p) = self.pending.take() else {
             return Err(Error::node(
                 name,
@@ -1237,6 +1409,12 @@ impl Builder {
         // 1 in f32 is skipped so that weights stay bit-identical to the file's.
         let unit = gain.iter().all(|g| *g as f32 == 1.0);
         let no_drive = drive.iter().all(|d| *d == 0.0);
+        if !(unit && no_drive) && p.weights.is_empty() {
+            return Err(Error::node(
+                name,
+                "input gain or v_leak drive after a pooling layer cannot be folded (no weights)",
+            ));
+        }
         if !(unit && no_drive) {
             let (g, d) = match p.op {
                 LayerOp::Conv2d { .. } => (
@@ -1291,6 +1469,7 @@ impl Builder {
     }
 
     fn output(&mut self, name: &str, node: &Node) -> Result<()> {
+        self.flush_pool();
         self.no_pending(name, "Output")?;
         self.take_in_scale(name, "Output")?;
         if self.layers.is_empty() {

@@ -202,21 +202,26 @@ fn conv_graph(stride: &[f64], padding: &[f64], dilation: &[f64]) -> Graph {
 
 #[test]
 fn conv_geometry_the_runtime_cannot_express_is_refused() {
-    // 4x4, 2x2 kernel, stride 2, no padding -> 1x2x2; pool 2 -> 1x1x1, already flat, so the
-    // Flatten is dropped: conv, pool, fc.
+    // 4x4, 2x2 kernel, stride 2, no padding -> 1x2x2; sum pool 2 -> 1x1x1 (flat, so the
+    // Flatten node is dropped). The pooling is folded into the Linear(1x1, w = 1) after it:
+    // a Flatten of the unpooled 1x2x2 map, then a dense 4 -> 1 layer with weight 1 per input.
     let (m, _) = import_graph(&conv_graph(&[2.0, 2.0], &[0.0], &[1.0, 1.0]), "m", &opts()).unwrap();
-    assert_eq!(m.layers.len(), 3);
+    let ops: Vec<LayerOp> = m.layers.iter().map(|l| l.op).collect();
+    let s122 = Shape {
+        channels: 1,
+        height: 2,
+        width: 2,
+    };
+    assert_eq!(ops.len(), 3);
+    assert_eq!(ops[1], LayerOp::Flatten { input: s122 });
     assert_eq!(
-        m.layers[1].op,
-        LayerOp::SumPool2d {
-            input: Shape {
-                channels: 1,
-                height: 2,
-                width: 2
-            },
-            kernel: 2
+        ops[2],
+        LayerOp::Dense {
+            inputs: 4,
+            outputs: 1
         }
     );
+    assert_eq!(m.layers[2].weights, vec![1.0; 4]);
     for (g, needle) in [
         (conv_graph(&[1.0, 2.0], &[0.0], &[1.0]), "stride"),
         (conv_graph(&[2.0], &[0.0, 1.0], &[1.0]), "padding"),
