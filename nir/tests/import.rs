@@ -84,6 +84,13 @@ fn cubalif_network_reproduces_python_exactly() {
 }
 
 #[test]
+fn conv_pool_network_with_folded_pooling_reproduces_python_exactly() {
+    // Python runs the NIR layers as written (conv, IF, sum pool, conv, LIF, average pool,
+    // flatten, affine, LIF); the imported model has the pooling folded into the weights.
+    check_expected("conv_pool");
+}
+
+#[test]
 fn scale_and_threshold_nodes_reproduce_python_exactly() {
     check_expected("scale_threshold");
     let (m, report) = import(&fixture("scale_threshold.nir"), &opts()).unwrap();
@@ -287,6 +294,28 @@ fn sinabs_cnn_structure() {
             assert_eq!(n, Neuron::Lif(LifParams::snntorch(1.0, 1.0)), "{}", l.name);
         }
     }
+}
+
+#[test]
+fn sinabs_nmnist_cnn_runs_on_an_nmnist_event_sample() {
+    // The real Sinabs N-MNIST CNN, fed with the N-MNIST-format sample binned into 10 frames.
+    // No reference output exists for it (Sinabs is not installed); this checks it runs.
+    use kernels::events::{Binning, NMNIST_SIZE, read_nmnist, to_spike_train};
+    let (m, _) = import(&fixture("frameworks/cnn_sinabs.nir"), &opts()).unwrap();
+    let ev = read_nmnist(&fixture("events/nmnist_sample.bin")).unwrap();
+    let x = to_spike_train(
+        &ev,
+        NMNIST_SIZE,
+        NMNIST_SIZE,
+        Binning::TimeBins { bins: 10 },
+    )
+    .unwrap();
+    let run = Network::new(&m)
+        .unwrap()
+        .run(&Input::Spikes(&x), false)
+        .unwrap();
+    assert_eq!(run.counts.len(), 10);
+    assert!(run.input_spikes > 0);
 }
 
 #[test]
