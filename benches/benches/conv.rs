@@ -4,6 +4,7 @@
 //!
 //! `cargo bench -p benches --bench conv`
 
+use benches::cpu_time::ThreadCpuTime;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kernels::conv::{Conv2d, ConvGeometry, conv2d_reference};
 use kernels::model::Shape;
@@ -24,7 +25,7 @@ fn weights(n: usize) -> Vec<i16> {
         .collect()
 }
 
-fn conv(c: &mut Criterion) {
+fn conv(c: &mut Criterion<ThreadCpuTime>) {
     let layers = [
         // name, input C x H x W, out channels, kernel, stride, padding
         ("c1_1x28x28_k5_oc8", (1, 28, 28), 8, 5, 1, 2),
@@ -109,5 +110,14 @@ fn conv(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, conv);
+/// Thread CPU time (not wall time): the 2-core machine is shared, see `benches::cpu_time`.
+fn config() -> Criterion<ThreadCpuTime> {
+    Criterion::default()
+        .with_measurement(ThreadCpuTime)
+        .warm_up_time(std::time::Duration::from_millis(500))
+        .measurement_time(std::time::Duration::from_secs(2))
+        .sample_size(30)
+}
+
+criterion_group! { name = benches; config = config(); targets = conv }
 criterion_main!(benches);

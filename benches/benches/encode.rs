@@ -4,6 +4,7 @@
 //!
 //! `cargo bench -p benches --bench encode`
 
+use benches::cpu_time::ThreadCpuTime;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use kernels::encode::{bernoulli_f32, bernoulli_u8, latency_u8, lfsr_encode, poisson_u8};
 use std::hint::black_box;
@@ -18,7 +19,7 @@ fn image() -> Vec<u8> {
         .collect()
 }
 
-fn encoders(c: &mut Criterion) {
+fn encoders(c: &mut Criterion<ThreadCpuTime>) {
     let img = image();
     let imgf: Vec<f32> = img.iter().map(|&p| p as f32 / 255.0).collect();
     let steps = 25;
@@ -44,5 +45,14 @@ fn encoders(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, encoders);
+/// Thread CPU time (not wall time): the 2-core machine is shared, see `benches::cpu_time`.
+fn config() -> Criterion<ThreadCpuTime> {
+    Criterion::default()
+        .with_measurement(ThreadCpuTime)
+        .warm_up_time(std::time::Duration::from_millis(500))
+        .measurement_time(std::time::Duration::from_secs(2))
+        .sample_size(30)
+}
+
+criterion_group! { name = benches; config = config(); targets = encoders }
 criterion_main!(benches);

@@ -6,7 +6,7 @@ use std::time::Duration;
 use benches::cpu_time::ThreadCpuTime;
 use benches::{Rng, random_spikes, random_weights};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use kernels::fc::{I16Rows, Path, RowMatrix, accumulate_rows_with, paths};
+use kernels::fc::{I16Rows, RowMatrix, accumulate_rows_with, paths};
 
 const INPUTS: usize = 784;
 const OUTPUTS: usize = 128;
@@ -58,6 +58,32 @@ fn fc_784x128(c: &mut Criterion<ThreadCpuTime>) {
     g.finish();
 }
 
+/// Weights resident in L1 (96 x 128 i16 = 24 KiB of the 32 KiB L1d): the kernel's compute
+/// limit, without the L2 bandwidth limit of the 200 KiB 784 x 128 matrix.
+fn fc_l1(c: &mut Criterion<ThreadCpuTime>) {
+    let (inputs, outputs) = (96, 128);
+    let mut rng = Rng::new(5);
+    let w: Vec<i16> = random_weights(&mut rng, inputs * outputs, -40, 40)
+        .into_iter()
+        .map(|w| w as i16)
+        .collect();
+    let r = I16Rows::new(
+        RowMatrix::from_output_major(outputs, inputs, &w).unwrap(),
+        &[],
+    )
+    .unwrap();
+    let spikes = random_spikes(&mut rng, inputs, 0.5);
+    let mut g = c.benchmark_group("fc_96x128_l1_d50");
+    g.throughput(Throughput::Elements(sops(&spikes, outputs)));
+    for path in paths::available() {
+        g.bench_function(BenchmarkId::new("i16w_i16acc", path.name()), |b| {
+            let mut out = vec![0i16; outputs];
+            b.iter(|| r.currents_with(path, &spikes, &mut out).unwrap())
+        });
+    }
+    g.finish();
+}
+
 /// Density and width sweep of the fastest i16 path.
 fn fc_sweep(c: &mut Criterion<ThreadCpuTime>) {
     let path = paths::best();
@@ -98,8 +124,5 @@ fn config() -> Criterion<ThreadCpuTime> {
         .sample_size(30)
 }
 
-criterion_group! { name = benches; config = config(); targets = fc_784x128, fc_sweep }
+criterion_group! { name = benches; config = config(); targets = fc_784x128, fc_l1, fc_sweep }
 criterion_main!(benches);
-
-#[allow(dead_code)]
-fn _paths_used(_: Path) {}

@@ -217,12 +217,15 @@ pub(crate) fn popcount_kernel(
 }
 
 /// Spike density per weight bit above which the bit-plane kernel beats row accumulation
-/// (`i16` accumulators, AVX2, measured on the development machine; see `BENCHMARKS.md`).
-pub const CROSSOVER_DENSITY_PER_BIT: f64 = 0.3;
+/// (`i16` accumulators, AVX2 rows against scalar `popcnt` planes, 784 -> 128, measured on the
+/// development machine with `cargo bench -p benches --bench bitplane`; see `BENCHMARKS.md`):
+/// 1-bit planes win above ~45 % density, 2-bit planes above ~90 %, 4-bit planes never.
+/// (Machines with AVX-512 VPOPCNTDQ move this down to ~14 % per bit.)
+pub const CROSSOVER_DENSITY_PER_BIT: f64 = 0.45;
 
 /// The measured rule: use the bit-plane kernel for a step with `active` of `inputs` spikes and
 /// `weight_bits`-bit weights when the density exceeds `weight_bits x`
-/// [`CROSSOVER_DENSITY_PER_BIT`]. At 4 bits and more that is never (density cannot exceed 1).
+/// [`CROSSOVER_DENSITY_PER_BIT`]. At 3 bits and more that is never (density cannot exceed 1).
 pub fn prefer_bitplane(weight_bits: u8, inputs: usize, active: usize) -> bool {
     weight_bits <= MAX_BITPLANE_BITS
         && inputs > 0

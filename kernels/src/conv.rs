@@ -404,33 +404,30 @@ impl<W: Copy> Conv2d<W> {
             self.scatter_hwc(spikes, scratch);
             let p = self.geom.out_h * self.geom.out_w;
             let occ = self.geom.out_channels;
-            // Transpose-add, one output-channel plane at a time (contiguous writes).
-            for (oc, plane) in out.chunks_exact_mut(p).enumerate() {
-                for (o, cell) in plane.iter_mut().zip(scratch.chunks_exact(occ)) {
-                    *o += cell[oc];
-                }
-            }
+            transpose_add(scratch, out, p, occ);
             Ok(())
         } else {
             self.accumulate_rows(spikes, out)
         }
     }
 
-    /// The strategy rule, from instruction counts measured with valgrind (cachegrind) on the
-    /// three layers of `benches/benches/conv.rs` at 2-30 % density (a machine-independent proxy
-    /// for time on a 2-core machine too busy for stable timings): the channel-last scatter
-    /// costs about `25 + 24 * ceil(out_channels / 8)` instructions per (spike, reachable tap)
-    /// plus 10 per output for the scratch and the transpose; the row scatter about 45 per
-    /// (spike, reachable kernel row, output channel). Returns true when the channel-last path
-    /// is estimated cheaper for `active_spikes` input spikes.
+    /// The strategy rule, a cost model in nanoseconds fitted to the thread-CPU-time benchmark
+    /// `cargo bench -p benches --bench conv` (three layers at 10 % density; cross-checked with
+    /// valgrind instruction counts): the channel-last scatter costs about 4 ns per (spike,
+    /// reachable tap, block of 8 output channels) plus 1 ns per output for the scratch and the
+    /// transpose; the row scatter about `2.5 + kernel_w / stride` ns per (spike, reachable
+    /// kernel row, output channel). Returns true when the channel-last path is estimated
+    /// cheaper for `active_spikes` input spikes (it wins except at very low density on large
+    /// output maps).
     pub fn prefers_hwc(&self, active_spikes: usize) -> bool {
         let g = &self.geom;
         let sp = active_spikes as f64;
         let s = g.stride as f64;
-        let taps = (g.kernel_h as f64 / s).max(1.0) * (g.kernel_w as f64 / s).max(1.0);
-        let hwc = sp * taps * (25.0 + 24.0 * g.out_channels.div_ceil(8) as f64)
-            + 10.0 * g.output_len() as f64;
-        let rows = sp * (g.kernel_h as f64 / s).max(1.0) * g.out_channels as f64 * 45.0;
+        let rows_per_spike = (g.kernel_h as f64 / s).max(1.0);
+        let cols_per_spike = (g.kernel_w as f64 / s).max(1.0);
+        let hwc = sp * rows_per_spike * cols_per_spike * 4.0 * g.out_channels.div_ceil(8) as f64
+            + g.output_len() as f64;
+        let rows = sp * rows_per_spike * g.out_channels as f64 * (2.5 + cols_per_spike);
         hwc < rows
     }
 
@@ -529,6 +526,38 @@ impl<W: Copy> Conv2d<W> {
             }
         });
         Ok(())
+    }
+}
+
+/// `out[oc * p + pos] += hwc[pos * occ + oc]`: the channel-last scratch transposed into the
+/// channel-major output. Common channel counts use a fixed-size version (no bounds checks,
+/// unrolled), others a plain loop with contiguous writes.
+fn transpose_add<A: Copy + AddAssign>(hwc: &[A], out: &mut [A], p: usize, occ: usize) {
+    match occ {
+        8 => transpose_fixed::<8, A>(hwc, out, p),
+        16 => transpose_fixed::<16, A>(hwc, out, p),
+        32 => transpose_fixed::<32, A>(hwc, out, p),
+        64 => transpose_fixed::<64, A>(hwc, out, p),
+        _ => {
+            for (oc, plane) in out.chunks_exact_mut(p).enumerate() {
+                for (o, cell) in plane.iter_mut().zip(hwc.chunks_exact(occ)) {
+                    *o += cell[oc];
+                }
+            }
+        }
+    }
+}
+
+fn transpose_fixed<const N: usize, A: Copy + AddAssign>(hwc: &[A], out: &mut [A], p: usize) {
+    let (cells, _) = hwc.as_chunks::<N>();
+    let mut planes: [&mut [A]; N] = {
+        let mut it = out.chunks_exact_mut(p);
+        std::array::from_fn(|_| it.next().expect("one plane per channel"))
+    };
+    for (pos, cell) in cells.iter().enumerate() {
+        for (plane, &v) in planes.iter_mut().zip(cell) {
+            plane[pos] += v;
+        }
     }
 }
 

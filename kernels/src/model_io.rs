@@ -423,9 +423,15 @@ impl<'a> Parsed<'a> {
 
     /// Checks a layer's name and geometry before any of its tensors is converted, so that an
     /// absurd size is refused without allocating.
-    fn check_geometry(&self, i: usize, name: &str, op: &LayerOp) -> Result<()> {
+    fn check_geometry(&self, i: usize, name: &str, op: &LayerOp, bias: bool) -> Result<()> {
         check_identifier(name, &format!("topology layers[{i}] name"))
             .map_err(|e| with_path(&self.path, e))?;
+        if bias && !op.has_weights() {
+            return Err(ferr(
+                &self.path,
+                format!("layer {name:?} has \"bias\": true but no weights"),
+            ));
+        }
         op.output_shape()
             .map_err(|e| with_path(&self.path, prefix_layer(name, e)))?;
         if op.weight_count() > MAX_LAYER_ELEMENTS {
@@ -554,7 +560,7 @@ fn float_from(mut p: Parsed<'_>) -> Result<Model> {
     let mut layers = Vec::new();
     for i in 0..p.topology.layers.len() {
         let t: FloatLayerTopo = p.layer(i)?;
-        p.check_geometry(i, &t.name, &t.op)?;
+        p.check_geometry(i, &t.name, &t.op, t.bias)?;
         if let Some(n) = &t.neuron {
             n.validate()
                 .map_err(|e| with_path(&p.path, prefix_layer(&t.name, e)))?;
@@ -594,7 +600,7 @@ fn int_from(mut p: Parsed<'_>) -> Result<IntModel> {
     let mut layers = Vec::new();
     for i in 0..p.topology.layers.len() {
         let t: IntLayerTopo = p.layer(i)?;
-        p.check_geometry(i, &t.name, &t.op)?;
+        p.check_geometry(i, &t.name, &t.op, t.bias)?;
         if let Some(n) = &t.neuron {
             n.validate()
                 .map_err(|e| with_path(&p.path, prefix_layer(&t.name, e)))?;

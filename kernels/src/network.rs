@@ -6,7 +6,7 @@
 //! * dense layers use the [`crate::fc`] kernels on input-major rows ([`crate::fc::RowMatrix`]),
 //!   re-packed once at construction. Integer layers use `i16` rows with `i16` accumulators when
 //!   [`crate::fc::I16Rows`] proves they cannot overflow (else `i32` accumulators, with `i8` rows
-//!   when the weights have at most 8 bits), and, for weights of at most 3 bits, the bit-plane popcount kernel on the steps where
+//!   when the weights have at most 8 bits), and, for 2-bit weights, the bit-plane popcount kernel on the steps where
 //!   [`crate::bitplane::prefer_bitplane`] says it is faster. All choices give the same integers.
 //! * conv layers use [`crate::conv::Conv2d`]; sum/average pooling [`crate::pool`]; flatten is
 //!   the identity on the (channel-major) spike map.
@@ -444,7 +444,7 @@ enum IntRows {
 enum IntOp {
     Dense {
         rows: IntRows,
-        /// For weights of at most 3 bits: the bit-plane form, used on dense steps.
+        /// For 2-bit weights: the bit-plane form, used on dense steps.
         planes: Option<BitPlaneMatrix>,
         weight_bits: u8,
     },
@@ -462,7 +462,7 @@ struct IntLayerRt {
 }
 
 /// Bit-plane form only pays off for very low-bit weights (see [`prefer_bitplane`]).
-const BITPLANE_MAX_BITS: u8 = 3;
+const BITPLANE_MAX_BITS: u8 = 2;
 
 fn build_int_dense(l: &IntLayer, inputs: usize, outputs: usize) -> Result<IntOp> {
     // Prove the i32 accumulator cannot overflow: bias + any subset sum of a column.
@@ -511,16 +511,18 @@ struct IntScratch {
 }
 
 impl IntLayerRt {
-    /// `current = bias + the layer's input currents for `spikes``; returns the synaptic ops.
+    /// `current = bias + the layer's input currents for `spikes``; returns the synaptic ops
+    /// and whether the currents were left in `scratch.narrow` (`i16`) instead of `current`.
     fn currents(
         &self,
         spikes: &[u64],
         active: u64,
         current: &mut Vec<i32>,
         scratch: &mut IntScratch,
-    ) -> Result<u64> {
+    ) -> Result<(u64, bool)> {
         current.clear();
-        match &self.op {
+        let mut narrow = false;
+        let ops = match &self.op {
             IntOp::Dense {
                 rows,
                 planes,
@@ -532,18 +534,11 @@ impl IntLayerRt {
                     current.extend_from_slice(&self.bias);
                     p.accumulate(spikes, current)?;
                 } else {
-                    let narrow = |r: &dyn Fn(&mut [i16]) -> Result<()>,
-                                  current: &mut Vec<i32>,
-                                  scratch: &mut IntScratch|
-                     -> Result<()> {
-                        scratch.narrow.resize(self.neurons, 0);
-                        r(&mut scratch.narrow)?;
-                        current.extend(scratch.narrow.iter().map(|&x| x as i32));
-                        Ok(())
-                    };
                     match rows {
                         IntRows::W16A16(r) => {
-                            narrow(&|out| r.currents(spikes, out), current, scratch)?
+                            scratch.narrow.resize(self.neurons, 0);
+                            r.currents(spikes, &mut scratch.narrow)?;
+                            narrow = true;
                         }
                         IntRows::W8A32(m) => {
                             current.extend_from_slice(&self.bias);
@@ -555,19 +550,20 @@ impl IntLayerRt {
                         }
                     }
                 }
-                Ok(active * self.neurons as u64)
+                active * self.neurons as u64
             }
             IntOp::Conv(c) => {
                 current.extend_from_slice(&self.bias);
                 c.accumulate(spikes, current)?;
-                Ok(c.geometry().synaptic_ops(spikes))
+                c.geometry().synaptic_ops(spikes)
             }
             IntOp::SumPool(g) => {
                 current.extend_from_slice(&self.bias);
                 sum_pool_i32(g, spikes, current)?;
-                Ok(active)
+                active
             }
-        }
+        };
+        Ok((ops, narrow))
     }
 }
 
@@ -668,10 +664,14 @@ impl IntNetwork {
                 };
                 let active = count_ones(spikes) as u64;
                 stats[li].input_spikes += active;
-                stats[li].synaptic_ops +=
-                    layer.currents(spikes, active, &mut current, &mut scratch)?;
+                let (ops, narrow) = layer.currents(spikes, active, &mut current, &mut scratch)?;
+                stats[li].synaptic_ops += ops;
                 let st = &mut after[0];
-                step_int_fast(&layer.neuron, &current, st);
+                if narrow {
+                    step_int_fast(&layer.neuron, &scratch.narrow, st);
+                } else {
+                    step_int_fast(&layer.neuron, &current, st);
+                }
                 stats[li].output_spikes += count_ones(&st.spikes) as u64;
                 if record {
                     traces[li].spikes.row_mut(t).copy_from_slice(&st.spikes);
@@ -735,9 +735,9 @@ fn reset_code(r: crate::neuron::ResetMode) -> u8 {
 /// One integer layer step for `v`, spikes `s[t-1]` -> `s[t]` (in place), the contract of
 /// [`crate::neuron::update_int`] specialised at compile time on reset, rule and leak.
 #[inline(always)]
-pub(crate) fn lif_int_body<const RESET: u8, const JELLY: bool, const LEAK: bool>(
+pub(crate) fn lif_int_body<C: Current, const RESET: u8, const JELLY: bool, const LEAK: bool>(
     p: &FastLif,
-    cur: &[i32],
+    cur: &[C],
     v: &mut [i32],
     spikes: &mut [u64],
 ) {
@@ -753,7 +753,7 @@ pub(crate) fn lif_int_body<const RESET: u8, const JELLY: bool, const LEAK: bool>
         for b in 0..m {
             let r = ((prev >> b) & 1) as i32;
             let x = vv[b];
-            let c = cc[b].clamp(-CUR_CLAMP, CUR_CLAMP);
+            let c = cc[b].to_i32().clamp(-CUR_CLAMP, CUR_CLAMP);
             let (nv, f) = if !JELLY {
                 let nv = match RESET {
                     R_SUB => lk(x) + c - r * p.theta,
@@ -779,15 +779,35 @@ pub(crate) fn lif_int_body<const RESET: u8, const JELLY: bool, const LEAK: bool>
     }
 }
 
+/// An input current as the fast step reads it: `i32`, or `i16` straight from the narrow
+/// accumulators (no widening pass).
+pub(crate) trait Current: Copy + Send + Sync {
+    /// The value as `i32`.
+    fn to_i32(self) -> i32;
+}
+impl Current for i32 {
+    #[inline(always)]
+    fn to_i32(self) -> i32 {
+        self
+    }
+}
+impl Current for i16 {
+    #[inline(always)]
+    fn to_i32(self) -> i32 {
+        self as i32
+    }
+}
+
 /// One integer layer step: the fast specialised loop when it applies, else the contract.
-fn step_int_fast(p: &IntLifParams, current: &[i32], st: &mut IntLayerState) {
+fn step_int_fast<C: Current>(p: &IntLifParams, current: &[C], st: &mut IntLayerState) {
     let leak = match p.leak {
         crate::neuron::Leak::None => Some(0),
         crate::neuron::Leak::Shift { k } => Some(k as u32),
         crate::neuron::Leak::Multiply { .. } => None,
     };
     let (Some(shift), None, true) = (leak, p.syn_leak, p.membrane_bits <= FAST_MAX_BITS) else {
-        step_int(p, current, st);
+        let wide: Vec<i32> = current.iter().map(|c| c.to_i32()).collect();
+        step_int(p, &wide, st);
         return;
     };
     let f = FastLif {
@@ -802,10 +822,10 @@ fn step_int_fast(p: &IntLifParams, current: &[i32], st: &mut IntLayerState) {
         ($r:expr, $j:expr, $l:expr) => {{
             #[cfg(target_arch = "x86_64")]
             if crate::fc::Path::Avx2.is_available() {
-                crate::fc::avx2_lif_int::<$r, $j, $l>(&f, current, v, s);
+                crate::fc::avx2_lif_int::<C, $r, $j, $l>(&f, current, v, s);
                 return;
             }
-            lif_int_body::<$r, $j, $l>(&f, current, v, s)
+            lif_int_body::<C, $r, $j, $l>(&f, current, v, s)
         }};
     }
     match (reset_code(p.reset), jelly, shift > 0) {
@@ -1061,6 +1081,8 @@ mod tests {
                 p.threshold = ((p.v_max() as f64 * th_frac) as i32).max(1);
                 let mut a = IntLayerState::new(n);
                 let mut b = a.clone();
+                let mut a16 = a.clone();
+                let mut b16 = a.clone();
                 let mut x = seed | 1;
                 for _ in 0..steps {
                     let cur: Vec<i32> = (0..n).map(|_| {
@@ -1074,6 +1096,12 @@ mod tests {
                     step_int(&p, &cur, &mut a);
                     step_int_fast(&p, &cur, &mut b);
                     prop_assert_eq!(&a, &b);
+                    // The same with i16 currents (the narrow accumulator path).
+                    let c16: Vec<i16> = cur.iter().map(|&c| (c >> 16) as i16).collect();
+                    let c32: Vec<i32> = c16.iter().map(|&c| c as i32).collect();
+                    step_int(&p, &c32, &mut a16);
+                    step_int_fast(&p, &c16, &mut b16);
+                    prop_assert_eq!(&a16, &b16);
                 }
             }
 

@@ -550,6 +550,13 @@ fn unknown_neuron_kind_and_fields() {
     let e = refused(&topo, &int_tensors());
     assert!(e.contains("layers[0]") && e.contains("exp"), "{e}");
     let mut topo = float_topology();
+    topo["layers"][0]["bias"] = json!(true);
+    let e = refused(&topo, &float_tensors());
+    assert!(
+        e.contains("\"flat\" has \"bias\": true but no weights"),
+        "{e}"
+    );
+    let mut topo = float_topology();
     topo["layers"][1]["colour"] = json!("red");
     let e = refused(&topo, &float_tensors());
     assert!(e.contains("colour"), "{e}");

@@ -454,6 +454,39 @@ proptest! {
     }
 }
 
+/// 2-bit weights and all-one input spikes: density 1 is above the bit-plane crossover, so the
+/// runtime's first layer uses the bit-plane kernel; it must still equal the naive run.
+#[test]
+fn bitplane_steps_equal_naive() {
+    let (i, h, o) = (150, 40, 3);
+    let w1: Vec<i16> = (0..i * h)
+        .map(|k| ((k * 7 + k / 13) % 4) as i16 - 2)
+        .collect();
+    let w2: Vec<i16> = (0..h * o).map(|k| ((k * 5) % 4) as i16 - 2).collect();
+    let n = IntLifParams {
+        leak: Leak::Shift { k: 2 },
+        threshold: 6,
+        reset: ResetMode::Subtract,
+        rule: FiringRule::Snntorch,
+        membrane_bits: 12,
+        syn_leak: None,
+    };
+    let dense = |inputs, outputs| LayerOp::Dense { inputs, outputs };
+    let m = IntModel {
+        name: "bp".into(),
+        input: Shape::flat(i),
+        timesteps: 4,
+        encoding: Encoding::Direct,
+        layers: vec![
+            layer("fc1", dense(i, h), 2, w1, vec![3; h], n),
+            layer("fc2", dense(h, o), 2, w2, vec![], n),
+        ],
+    };
+    assert!(kernels::bitplane::prefer_bitplane(2, i, i));
+    let train = SpikeTrain::from_bools(4, i, &vec![true; 4 * i]).unwrap();
+    check_int(&m, &train).unwrap();
+}
+
 fn if_neuron(th: f32) -> Option<Neuron> {
     Some(Neuron::Lif(LifParams::snntorch(1.0, th)))
 }

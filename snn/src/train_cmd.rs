@@ -178,6 +178,26 @@ fn load_split(args: &DataArgs) -> CliResult<(Dataset, Dataset)> {
     Ok((train, m.test))
 }
 
+/// Refuses hidden widths whose weight matrices would exceed the model format's per-layer limit,
+/// before training allocates them.
+fn check_hidden(hidden: &[usize]) -> CliResult<()> {
+    let mut sizes = vec![784usize];
+    sizes.extend(hidden);
+    sizes.push(10);
+    for w in sizes.windows(2) {
+        let n = w[0].saturating_mul(w[1]);
+        if w[1] == 0 || n > kernels::model::MAX_LAYER_ELEMENTS {
+            return Err(CliError::input(format!(
+                "--hidden {hidden:?}: a {} x {} layer is outside 1..={} weights",
+                w[0],
+                w[1],
+                kernels::model::MAX_LAYER_ELEMENTS
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Refuses an output path whose directory does not exist, before any long work starts.
 fn check_out(out: &Path) -> CliResult<()> {
     let dir = match out.parent() {
@@ -278,6 +298,7 @@ pub fn run_train(args: &TrainArgs) -> CliResult<()> {
         ..TrainConfig::default()
     };
     cfg.validate()?;
+    check_hidden(&cfg.hidden)?;
     let (train, test) = load_split(&args.common)?;
     let pb = epoch_bar(cfg.epochs, "train", args.common.json);
     let t0 = Instant::now();
@@ -357,6 +378,7 @@ pub fn run_convert(args: &ConvertArgs) -> CliResult<()> {
         ..ConvertConfig::default()
     };
     kernels::model::check_identifier(&ccfg.name, "--name")?;
+    check_hidden(&acfg.hidden)?;
     let (train, test) = load_split(&args.common)?;
     let pb = epoch_bar(acfg.epochs, "ann", args.common.json);
     let t0 = Instant::now();

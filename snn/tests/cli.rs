@@ -488,6 +488,11 @@ fn training_commands_refuse_bad_input_without_writing() {
     );
     fails(&["train", "--out", o, "--timesteps", "0"], &["timesteps 0"]);
     fails(&["convert", "--out", o, "--t-sweep", "0,5"], &["--t-sweep"]);
+    fails(
+        &["convert", "--out", o, "--hidden", "100000000"],
+        &["--hidden"],
+    );
+    fails(&["train", "--out", o, "--hidden", "0"], &["hidden"]);
     let int = write_int_model(d);
     fails(
         &["quantize", "--model", int.to_str().unwrap(), "--out", o],

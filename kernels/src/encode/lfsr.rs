@@ -83,6 +83,18 @@ impl LfsrEncoder {
     /// `words_for(pixels.len())` words; it is overwritten).
     pub fn encode_step(&mut self, pixels: &[u8], row: &mut [u64]) {
         assert_eq!(row.len(), pixels.len().div_ceil(64), "row width");
+        if let [x] = self.lanes.as_mut_slice() {
+            // One lane: one step per pixel, a plain sequential loop.
+            for (word, chunk) in row.iter_mut().zip(pixels.chunks(64)) {
+                let mut bits = 0u64;
+                for (j, &p) in chunk.iter().enumerate() {
+                    *x = lfsr_step(*x);
+                    bits |= (lfsr_spike(p, *x) as u64) << j;
+                }
+                *word = bits;
+            }
+            return;
+        }
         row.fill(0);
         let l_count = self.lanes.len();
         for (g, group) in pixels.chunks(l_count).enumerate() {

@@ -159,24 +159,29 @@ pub(crate) fn popcnt_bitplane(
 
 /// The runtime's integer LIF step ([`crate::network`]) compiled with AVX2, so the compiler
 /// vectorises it (a default build only has SSE2).
-pub(crate) fn avx2_lif_int<const RESET: u8, const JELLY: bool, const LEAK: bool>(
+pub(crate) fn avx2_lif_int<
+    C: crate::network::Current,
+    const RESET: u8,
+    const JELLY: bool,
+    const LEAK: bool,
+>(
     p: &crate::network::FastLif,
-    cur: &[i32],
+    cur: &[C],
     v: &mut [i32],
     spikes: &mut [u64],
 ) {
     #[target_feature(enable = "avx2")]
-    fn inner<const R: u8, const J: bool, const L: bool>(
+    fn inner<C: crate::network::Current, const R: u8, const J: bool, const L: bool>(
         p: &crate::network::FastLif,
-        cur: &[i32],
+        cur: &[C],
         v: &mut [i32],
         spikes: &mut [u64],
     ) {
-        crate::network::lif_int_body::<R, J, L>(p, cur, v, spikes)
+        crate::network::lif_int_body::<C, R, J, L>(p, cur, v, spikes)
     }
     assert!(has_avx2());
     // SAFETY: AVX2 was detected just above; the body is safe code (bounds-checked slices).
-    unsafe { inner::<RESET, JELLY, LEAK>(p, cur, v, spikes) }
+    unsafe { inner::<C, RESET, JELLY, LEAK>(p, cur, v, spikes) }
 }
 
 /// The runtime's float LIF step compiled with AVX2 (same operations, same order: the results
