@@ -120,6 +120,24 @@ pub fn export_bytes(model: &Model, opts: &ExportOptions) -> Result<Vec<u8>> {
     let mut shape = model.input;
     for l in &model.layers {
         let out = l.op.output_shape()?;
+        if matches!(l.op, LayerOp::Dense { .. }) && shape.height * shape.width != 1 {
+            // kernels lets a dense layer read a CxHxW map in channel-major order; NIR (and
+            // PyTorch) need an explicit Flatten for that.
+            let fname = format!("{}_flatten", l.name);
+            let mut g = nodes.create_group(&fname);
+            w.string(&mut g, "type", "Flatten");
+            w.i64s(&mut g, "start_dim", &[0], &[]);
+            w.i64s(&mut g, "end_dim", &[-1], &[]);
+            let d = dims(shape);
+            w.i64s(
+                &mut g,
+                "input_type",
+                &d.iter().map(|&x| x as i64).collect::<Vec<_>>(),
+                &[d.len() as u64],
+            );
+            nodes.add_group(g.finish());
+            chain.push(fname);
+        }
         let mut g = nodes.create_group(&l.name);
         match l.op {
             LayerOp::Dense { inputs, outputs } => {

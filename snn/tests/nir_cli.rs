@@ -179,3 +179,42 @@ fn bad_input_exits_with_status_2_and_names_the_problem() {
     }
     assert!(!out.exists(), "nothing is written on error");
 }
+
+#[test]
+fn bundled_model_exports_and_imports_to_an_equivalent_network() {
+    // The bundled MNIST model reads a 1x28x28 input with a dense layer; the export inserts the
+    // Flatten that NIR needs, the import keeps it as a Flatten layer. Both networks must give
+    // the same spikes and membranes on the same input.
+    use kernels::network::{Input, Network};
+    use kernels::spikes::SpikeTrain;
+    let d = scratch("bundled");
+    let x = d.join("m.nir");
+    let o = snn(&["export", "--nir", "--out", x.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let original =
+        load_model(Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/mnist_mlp.safetensors"))
+            .unwrap();
+    let (back, _) = import(&x, &ImportOptions::default()).unwrap();
+    assert_eq!(back.layers.len(), original.layers.len() + 1);
+    let n = original.input.len();
+    let mut state = 12345u64;
+    let bits: Vec<bool> = (0..25 * n)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % 5 == 0
+        })
+        .collect();
+    let train = SpikeTrain::from_bools(25, n, &bits).unwrap();
+    let a = Network::new(&original)
+        .unwrap()
+        .run(&Input::Spikes(&train), true)
+        .unwrap();
+    let b = Network::new(&back)
+        .unwrap()
+        .run(&Input::Spikes(&train), true)
+        .unwrap();
+    assert_eq!(a.trace, b.trace);
+    assert!(a.counts.iter().sum::<u32>() > 0);
+}
