@@ -203,7 +203,7 @@ fn bundled_model_exports_and_imports_to_an_equivalent_network() {
             state = state
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            (state >> 33) % 5 == 0
+            (state >> 33).is_multiple_of(5)
         })
         .collect();
     let train = SpikeTrain::from_bools(25, n, &bits).unwrap();
