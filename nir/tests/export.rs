@@ -125,6 +125,15 @@ for name in sorted(g.nodes):
         m.layers[1].weights[0] as f64
     );
     assert_eq!(out, expect);
+    // The bundled MNIST model (dense layer on a 1x28x28 input: the export adds a Flatten).
+    let bundled = kernels::model_io::load_model(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/mnist_mlp.safetensors"),
+    )
+    .unwrap();
+    let path = dir.path().join("bundled.nir");
+    export(&bundled, &path, &ExportOptions::default()).unwrap();
+    let out = python_nir(script, &path).unwrap();
+    assert!(out.contains("fc1_flatten Flatten\n"), "{out}");
     // Conv, pooling, flatten, IF and CubaLIF nodes too.
     for f in [
         "conv_pool.nir",
