@@ -7,6 +7,7 @@ mod baseline;
 mod bench;
 mod common;
 mod eval;
+mod nir_cmd;
 mod train_cmd;
 
 use std::process::ExitCode;
@@ -33,6 +34,10 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Throughput of the spiking fast path against a dense f32 baseline.
     Bench(bench::BenchArgs),
+    /// Import a NIR file (snnTorch, Norse, Sinabs, ...) into a model file.
+    Import(nir_cmd::ImportArgs),
+    /// Export a float model as a NIR file (--nir).
+    Export(nir_cmd::ExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +48,8 @@ fn main() -> ExitCode {
         Command::Quantize(a) => train_cmd::run_quantize(a),
         Command::Eval(a) => eval::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Import(a) => nir_cmd::run_import(a),
+        Command::Export(a) => nir_cmd::run_export(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
