@@ -15,7 +15,7 @@
 //! writes through a temporary file that is renamed into place, so a failed save never leaves a
 //! partial file.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 
@@ -154,27 +154,86 @@ struct OwnedTensor {
     data: Vec<u8>,
 }
 
-fn write_file(path: &Path, topology: &Topology, tensors: Vec<OwnedTensor>) -> Result<()> {
-    let name = path.display().to_string();
+/// Byte width of one element of `dtype` (only the dtypes this module writes).
+fn dtype_size(dtype: Dtype) -> usize {
+    match dtype {
+        Dtype::I8 | Dtype::U8 => 1,
+        Dtype::I16 => 2,
+        Dtype::I64 | Dtype::F64 => 8,
+        _ => 4,
+    }
+}
+
+/// Encodes a safetensors file byte-deterministically: the same model gives the same bytes.
+///
+/// `safetensors::serialize` takes its metadata as a `HashMap`, whose iteration order changes
+/// from run to run, so files of one model differed byte for byte. This writer emits the
+/// header with a fixed key order (`__metadata__` first, its keys sorted, then tensors in data
+/// order) and lays tensors out like `safetensors::serialize` does (widest dtype first, then by
+/// name, so every tensor is aligned to its element size), padding the header with spaces to a
+/// multiple of 8 bytes. The result is read back by `SafeTensors::deserialize` in the tests.
+fn encode_file(name: &str, topology: &Topology, mut tensors: Vec<OwnedTensor>) -> Result<Vec<u8>> {
+    use std::collections::BTreeMap;
     let topo = serde_json::to_string(topology)
         .map_err(|e| Error::invalid(format!("{name}: cannot encode topology: {e}")))?;
-    let meta: HashMap<String, String> = [
-        ("format".to_string(), FORMAT_NAME.to_string()),
-        ("format_version".to_string(), FORMAT_VERSION.to_string()),
-        ("topology".to_string(), topo),
+    let meta: BTreeMap<&str, String> = [
+        ("format", FORMAT_NAME.to_string()),
+        ("format_version", FORMAT_VERSION.to_string()),
+        ("topology", topo),
     ]
     .into_iter()
     .collect();
-    let views = tensors
-        .iter()
-        .map(|t| {
-            TensorView::new(t.dtype, t.shape.clone(), &t.data)
-                .map(|v| (t.name.clone(), v))
-                .map_err(|e| Error::invalid(format!("{name}: tensor {}: {e}", t.name)))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let bytes = safetensors::serialize(views, &Some(meta))
-        .map_err(|e| Error::invalid(format!("{name}: cannot serialize: {e}")))?;
+    tensors.sort_by(|a, b| {
+        dtype_size(b.dtype)
+            .cmp(&dtype_size(a.dtype))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    // Build the header text by hand so that the key order cannot depend on serde_json's map
+    // type (BTreeMap or, with its `preserve_order` feature, insertion order).
+    let mut header = String::from("{\"__metadata__\":");
+    header.push_str(&to_json(&meta, name)?);
+    let mut offset = 0usize;
+    for t in &tensors {
+        let count: usize = t.shape.iter().product();
+        if t.data.len() != count * dtype_size(t.dtype) {
+            return Err(Error::invalid(format!(
+                "{name}: tensor {}: {} bytes do not match shape {:?}",
+                t.name,
+                t.data.len(),
+                t.shape
+            )));
+        }
+        let end = offset + t.data.len();
+        header.push(',');
+        header.push_str(&to_json(&t.name, name)?);
+        header.push_str(":{\"dtype\":");
+        header.push_str(&to_json(&t.dtype, name)?);
+        header.push_str(",\"shape\":");
+        header.push_str(&to_json(&t.shape, name)?);
+        header.push_str(&format!(",\"data_offsets\":[{offset},{end}]}}"));
+        offset = end;
+    }
+    header.push('}');
+    while header.len() % 8 != 0 {
+        header.push(' ');
+    }
+    let mut out = Vec::with_capacity(8 + header.len() + offset);
+    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for t in &tensors {
+        out.extend_from_slice(&t.data);
+    }
+    Ok(out)
+}
+
+/// One piece of the header as compact JSON.
+fn to_json<T: Serialize + ?Sized>(v: &T, file: &str) -> Result<String> {
+    serde_json::to_string(v)
+        .map_err(|e| Error::invalid(format!("{file}: cannot encode the header: {e}")))
+}
+
+fn write_file(path: &Path, topology: &Topology, tensors: Vec<OwnedTensor>) -> Result<()> {
+    let bytes = encode_file(&path.display().to_string(), topology, tensors)?;
     atomic_write(path, &bytes)
 }
 
@@ -202,8 +261,13 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Saves a float model. The model is validated first; nothing is written when it is invalid.
 pub fn save_model(model: &Model, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    let pname = path.display().to_string();
-    model.validate().map_err(|e| with_path(&pname, e))?;
+    let (topology, tensors) = float_parts(model, &path.display().to_string())?;
+    write_file(path, &topology, tensors)
+}
+
+/// The topology and tensors of a float model, validated first.
+fn float_parts(model: &Model, pname: &str) -> Result<(Topology, Vec<OwnedTensor>)> {
+    model.validate().map_err(|e| with_path(pname, e))?;
     let mut layers = Vec::new();
     let mut tensors = Vec::new();
     for l in &model.layers {
@@ -242,14 +306,19 @@ pub fn save_model(model: &Model, path: impl AsRef<Path>) -> Result<()> {
         encoding: model.encoding,
         layers,
     };
-    write_file(path, &topology, tensors)
+    Ok((topology, tensors))
 }
 
 /// Saves an integer model. The model is validated first; nothing is written when it is invalid.
 pub fn save_int_model(model: &IntModel, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    let pname = path.display().to_string();
-    model.validate().map_err(|e| with_path(&pname, e))?;
+    let (topology, tensors) = int_parts(model, &path.display().to_string())?;
+    write_file(path, &topology, tensors)
+}
+
+/// The topology and tensors of an integer model, validated first.
+fn int_parts(model: &IntModel, pname: &str) -> Result<(Topology, Vec<OwnedTensor>)> {
+    model.validate().map_err(|e| with_path(pname, e))?;
     let mut layers = Vec::new();
     let mut tensors = Vec::new();
     for l in &model.layers {
@@ -290,7 +359,18 @@ pub fn save_int_model(model: &IntModel, path: impl AsRef<Path>) -> Result<()> {
         encoding: model.encoding,
         layers,
     };
-    write_file(path, &topology, tensors)
+    Ok((topology, tensors))
+}
+
+/// The bytes of a model file for `model`, exactly what [`save_any`] writes: the model is
+/// validated first, and the same model always gives the same bytes.
+pub fn model_bytes(model: &AnyModel) -> Result<Vec<u8>> {
+    let name = format!("model {:?}", model.name());
+    let (topology, tensors) = match model {
+        AnyModel::Float(m) => float_parts(m, &name)?,
+        AnyModel::Int(m) => int_parts(m, &name)?,
+    };
+    encode_file(&name, &topology, tensors)
 }
 
 /// Saves a model of either kind.

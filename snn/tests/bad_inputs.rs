@@ -1,0 +1,254 @@
+//! Feeds every file of the malformed-input corpus `tests/bad-inputs/` (written by
+//! `scripts/make-bad-inputs`, listed in its `MANIFEST.tsv`) to the command-line tools that read
+//! it, and checks what a user sees: exit status 2, exactly one line on stderr that names the
+//! problem (the manifest's expected substring) and the file, no panic text, and no output file
+//! or directory left behind.
+//!
+//! Model files go to `snn eval --model`, `codegen --model --out` and `verify --model --work`
+//! (float models, valid for `snn eval`, only to the last two);
+//! NIR files to `snn import --out`; MNIST directories to `snn eval --data` and
+//! `verify --data`. No command reads N-MNIST event files yet, so those go to
+//! `kernels::events::read_nmnist`, whose error must name the file the same way.
+//!
+//! `codegen` and `verify` are other packages' binaries: the test builds them (a no-op when
+//! they are up to date) with the same cargo and profile into the same target directory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn corpus() -> PathBuf {
+    root().join("tests/bad-inputs")
+}
+
+struct Case {
+    file: String,
+    command: String,
+    expect: String,
+}
+
+fn manifest() -> Vec<Case> {
+    let text = std::fs::read_to_string(corpus().join("MANIFEST.tsv")).expect("read manifest");
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            assert_eq!(f.len(), 3, "manifest line {l:?}");
+            Case {
+                file: f[0].into(),
+                command: f[1].into(),
+                expect: f[2].into(),
+            }
+        })
+        .collect()
+}
+
+/// Path of a sibling binary (`codegen`, `verify`), built once per test run.
+fn tool(name: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    let snn = PathBuf::from(env!("CARGO_BIN_EXE_snn"));
+    let dir = snn.parent().unwrap().to_path_buf();
+    BUILT.get_or_init(|| {
+        // target/<profile-dir>/snn: build the other tools for the same target directory.
+        let target = dir.parent().unwrap();
+        let profile = if dir.file_name().unwrap() == "release" {
+            "release"
+        } else {
+            "test"
+        };
+        let st = Command::new(env!("CARGO"))
+            .current_dir(root())
+            .env("CARGO_TARGET_DIR", target)
+            .args(["build", "--quiet", "--profile", profile])
+            .args([
+                "-p", "codegen", "--bin", "codegen", "-p", "verify", "--bin", "verify",
+            ])
+            .status()
+            .expect("run cargo build for codegen and verify");
+        assert!(st.success(), "cargo build of codegen/verify failed");
+    });
+    dir.join(name)
+}
+
+/// Runs `exe` with `args` in a fresh temporary directory given as `{out}` (the output path
+/// is `out_rel` inside it); returns the output and whether the temporary directory is empty
+/// afterwards.
+fn run(exe: &Path, args: &[String], out_rel: &str) -> (Output, Vec<String>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join(out_rel);
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.replace("{out}", out.to_str().unwrap()))
+        .collect();
+    let o = Command::new(exe)
+        .args(&args)
+        .current_dir(root())
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("run tool");
+    let left: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    (o, left)
+}
+
+/// Checks one run; returns a description of every failed check.
+fn check(
+    what: &str,
+    o: &Output,
+    left: &[String],
+    file: &Path,
+    expect: Option<&str>,
+) -> Vec<String> {
+    let mut bad = Vec::new();
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    if o.status.code() != Some(2) {
+        bad.push(format!(
+            "{what}: exit status {:?}, expected 2",
+            o.status.code()
+        ));
+    }
+    if lines.len() != 1 {
+        bad.push(format!(
+            "{what}: {} stderr lines, expected 1: {err:?}",
+            lines.len()
+        ));
+    }
+    for panic in ["panicked", "RUST_BACKTRACE", "stack backtrace"] {
+        if err.contains(panic) {
+            bad.push(format!("{what}: panic text {panic:?} on stderr: {err:?}"));
+        }
+    }
+    let fname = file.file_name().unwrap().to_string_lossy();
+    if !err.contains(fname.as_ref()) {
+        bad.push(format!(
+            "{what}: stderr does not name the file {fname}: {err:?}"
+        ));
+    }
+    // The expected text must come from the message itself, not from the file name in it.
+    let msg = err
+        .replace(file.to_str().unwrap(), "<file>")
+        .replace(fname.as_ref(), "<file>");
+    if let Some(x) = expect
+        && !msg.contains(x)
+    {
+        bad.push(format!("{what}: stderr lacks {x:?}: {err:?}"));
+    }
+    if !left.is_empty() {
+        bad.push(format!("{what}: left files behind: {left:?}"));
+    }
+    bad
+}
+
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+#[test]
+fn corpus_is_large_enough_and_complete() {
+    let cases = manifest();
+    assert!(cases.len() >= 30, "only {} bad inputs", cases.len());
+    for c in &cases {
+        assert!(corpus().join(&c.file).exists(), "{} is missing", c.file);
+        assert!(!c.expect.is_empty(), "{}: no expected error", c.file);
+    }
+}
+
+#[test]
+fn every_bad_input_is_refused_cleanly() {
+    let snn = PathBuf::from(env!("CARGO_BIN_EXE_snn"));
+    let mut failures = Vec::new();
+    let mut runs = 0;
+    for c in manifest() {
+        let path = corpus().join(&c.file);
+        let p = path.to_str().unwrap().to_string();
+        let expect = Some(c.expect.as_str());
+        let mut go = |exe: &Path, what: &str, args: Vec<String>, expect: Option<&str>| {
+            let (o, left) = run(exe, &args, "out");
+            runs += 1;
+            failures.extend(check(
+                &format!("{} [{what}]", c.file),
+                &o,
+                &left,
+                &path,
+                expect,
+            ));
+        };
+        match c.command.as_str() {
+            "model" | "codegen-verify" => {
+                // Every reader of model files must give the expected message; `snn eval` also
+                // runs float models, so a float model is only bad input for codegen and verify.
+                if c.command == "model" {
+                    go(
+                        &snn,
+                        "snn eval",
+                        s(&["eval", "--samples", "1", "--model", &p]),
+                        expect,
+                    );
+                }
+                let a = s(&["--no-synth", "--out", "{out}", "--model", &p]);
+                go(&tool("codegen"), "codegen", a, expect);
+                let a = s(&["--samples", "1", "--simulator", "icarus", "--work", "{out}"]);
+                let a = [a, s(&["--model", &p])].concat();
+                go(&tool("verify"), "verify", a, expect);
+            }
+            "import" => {
+                go(
+                    &snn,
+                    "snn import",
+                    s(&["import", &p, "--out", "{out}"]),
+                    expect,
+                );
+            }
+            "data" => {
+                go(
+                    &snn,
+                    "snn eval --data",
+                    s(&["eval", "--samples", "1", "--data", &p]),
+                    expect,
+                );
+                let a = s(&[
+                    "--samples",
+                    "1",
+                    "--simulator",
+                    "icarus",
+                    "--work",
+                    "{out}",
+                    "--data",
+                    &p,
+                ]);
+                go(&tool("verify"), "verify --data", a, expect);
+            }
+            "events" => {
+                runs += 1;
+                match kernels::events::read_nmnist(&path) {
+                    Ok(_) => failures.push(format!("{}: event file was accepted", c.file)),
+                    Err(e) => {
+                        let m = e.to_string();
+                        let msg = m.replace(&c.file, "<file>");
+                        if !m.contains(&c.file) || !msg.contains(&c.expect) {
+                            failures.push(format!(
+                                "{}: error {m:?} lacks the file or {:?}",
+                                c.file, c.expect
+                            ));
+                        }
+                    }
+                }
+            }
+            other => failures.push(format!("{}: unknown command {other:?}", c.file)),
+        }
+    }
+    assert!(runs >= 30);
+    assert!(
+        failures.is_empty(),
+        "{} failed checks:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
