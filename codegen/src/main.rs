@@ -88,9 +88,8 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> codegen::Result<()> {
     let t0 = Instant::now();
-    let model = match load_any(&args.model)
-        .map_err(|e| Error::Input(format!("{}: {e}", args.model.display())))?
-    {
+    // kernels' loader errors already name the file.
+    let model = match load_any(&args.model).map_err(|e| Error::Input(e.to_string()))? {
         AnyModel::Int(m) => m,
         AnyModel::Float(_) => {
             return Err(Error::Input(format!(

@@ -17,6 +17,7 @@ pub mod encode;
 pub mod error;
 pub mod events;
 pub mod fc;
+pub mod limits;
 pub mod metrics;
 pub mod model;
 pub mod model_io;

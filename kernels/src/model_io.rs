@@ -33,7 +33,8 @@ use crate::neuron::{IntLifParams, Neuron};
 pub const FORMAT_NAME: &str = "snn-model";
 /// The format version this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
-/// Largest model file accepted, checked before the file is read (1 GiB).
+/// Largest model file accepted, checked before the file is read (1 GiB). The other model limits
+/// are in [`crate::limits`].
 pub const MAX_MODEL_FILE_BYTES: u64 = 1 << 30;
 
 /// Whether a file holds a float or an integer model.
@@ -268,6 +269,13 @@ pub fn save_model(model: &Model, path: impl AsRef<Path>) -> Result<()> {
 /// The topology and tensors of a float model, validated first.
 fn float_parts(model: &Model, pname: &str) -> Result<(Topology, Vec<OwnedTensor>)> {
     model.validate().map_err(|e| with_path(pname, e))?;
+    let ops: Vec<_> = model
+        .layers
+        .iter()
+        .map(|l| (l.op, !l.bias.is_empty()))
+        .collect();
+    crate::limits::check_model_size(model.input, &ops, model.timesteps)
+        .map_err(|e| with_path(pname, e))?;
     let mut layers = Vec::new();
     let mut tensors = Vec::new();
     for l in &model.layers {
@@ -319,6 +327,13 @@ pub fn save_int_model(model: &IntModel, path: impl AsRef<Path>) -> Result<()> {
 /// The topology and tensors of an integer model, validated first.
 fn int_parts(model: &IntModel, pname: &str) -> Result<(Topology, Vec<OwnedTensor>)> {
     model.validate().map_err(|e| with_path(pname, e))?;
+    let ops: Vec<_> = model
+        .layers
+        .iter()
+        .map(|l| (l.op, !l.bias.is_empty()))
+        .collect();
+    crate::limits::check_model_size(model.input, &ops, model.timesteps)
+        .map_err(|e| with_path(pname, e))?;
     let mut layers = Vec::new();
     let mut tensors = Vec::new();
     for l in &model.layers {
@@ -468,8 +483,13 @@ fn parse<'a>(bytes: &'a [u8], path: &str) -> Result<Parsed<'a>> {
             ),
         ));
     }
-    let topology: Topology = serde_json::from_str(field("topology")?)
-        .map_err(|e| ferr(path, format!("metadata field \"topology\": {e}")))?;
+    let text = field("topology")?;
+    let topology: Topology = serde_json::from_str(text).map_err(|e| {
+        ferr(
+            path,
+            format!("metadata field \"topology\": {e}{}", json_context(text, &e)),
+        )
+    })?;
     check_identifier(&topology.name, "model name").map_err(|e| with_path(path, e))?;
     if topology.layers.is_empty() || topology.layers.len() > MAX_LAYERS {
         return Err(ferr(
@@ -487,6 +507,27 @@ fn parse<'a>(bytes: &'a [u8], path: &str) -> Result<Parsed<'a>> {
         tensors,
         unclaimed,
     })
+}
+
+/// The JSON text around a parse error, so that the message shows the offending field (serde
+/// only gives a line and column, e.g. for a `NaN` that Python's `json.dumps` writes).
+fn json_context(text: &str, e: &serde_json::Error) -> String {
+    let Some(line) = text.lines().nth(e.line().saturating_sub(1)) else {
+        return String::new();
+    };
+    let chars: Vec<char> = line.chars().collect();
+    let col = e.column().min(chars.len());
+    let from = col.saturating_sub(40);
+    let to = (col + 10).min(chars.len());
+    let snippet: String = chars[from..to]
+        .iter()
+        .map(|&c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if snippet.trim().is_empty() {
+        String::new()
+    } else {
+        format!(" (near `{snippet}`)")
+    }
 }
 
 impl<'a> Parsed<'a> {
@@ -738,6 +779,19 @@ pub fn load_any(path: impl AsRef<Path>) -> Result<AnyModel> {
 /// Loads a model of either kind from the bytes of a file; `name` labels errors.
 pub fn load_any_bytes(bytes: &[u8], name: &str) -> Result<AnyModel> {
     let p = parse(bytes, name)?;
+    // Totals first, from the topology alone: the size limits hold before any tensor is
+    // converted (a malformed layer entry is skipped here and reported by its own check).
+    let ops: Vec<(LayerOp, bool)> = p
+        .topology
+        .layers
+        .iter()
+        .filter_map(|v| {
+            let op = serde_json::from_value(v.get("op")?.clone()).ok()?;
+            Some((op, v.get("bias").and_then(|b| b.as_bool()).unwrap_or(false)))
+        })
+        .collect();
+    crate::limits::check_model_size(p.topology.input, &ops, p.topology.timesteps)
+        .map_err(|e| with_path(name, e))?;
     match p.topology.kind {
         ModelKind::Float => float_from(p).map(AnyModel::Float),
         ModelKind::Int => int_from(p).map(AnyModel::Int),

@@ -156,6 +156,8 @@ impl Runner {
     /// The same model run for `t` timesteps instead of its own (accuracy against `T`).
     pub fn with_timesteps(self, t: usize) -> CliResult<Self> {
         let bad = |e: kernels::Error| CliError::input(format!("--timesteps {t}: {e}"));
+        // Before the runtime allocates anything for `t` steps.
+        kernels::limits::check_run_size(t, self.neurons()).map_err(bad)?;
         Ok(match self {
             Runner::Float { mut model, .. } => {
                 model.timesteps = t;
@@ -168,6 +170,19 @@ impl Runner {
                 Runner::Int { model, net }
             }
         })
+    }
+
+    /// Neurons of one step: the input plus every layer's output (see `kernels::limits`).
+    pub fn neurons(&self) -> usize {
+        let (input, ops): (_, Vec<_>) = match self {
+            Runner::Float { model, .. } => {
+                (model.input, model.layers.iter().map(|l| l.op).collect())
+            }
+            Runner::Int { model, .. } => (model.input, model.layers.iter().map(|l| l.op).collect()),
+        };
+        ops.iter()
+            .filter_map(|op: &kernels::model::LayerOp| op.output_shape().ok())
+            .fold(input.len(), |n, s| n.saturating_add(s.len()))
     }
 
     /// `"float"` or `"int"`.

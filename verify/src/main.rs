@@ -76,9 +76,8 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> verify::Result<bool> {
     let t0 = Instant::now();
-    let model = match load_any(&args.model)
-        .map_err(|e| Error::Input(format!("{}: {e}", args.model.display())))?
-    {
+    // kernels' loader errors already name the file.
+    let model = match load_any(&args.model).map_err(|e| Error::Input(e.to_string()))? {
         AnyModel::Int(m) => m,
         AnyModel::Float(_) => {
             return Err(Error::Input(format!(
@@ -97,8 +96,8 @@ fn run(args: Args) -> verify::Result<bool> {
         ..Options::default()
     };
     let plan = Plan::new(&model, &opts)?;
-    let mnist = kernels::data::load_mnist(&args.data)
-        .map_err(|e| Error::Input(format!("{}: {e}", args.data.display())))?;
+    // The reader's errors name the image or label file.
+    let mnist = kernels::data::load_mnist(&args.data).map_err(|e| Error::Input(e.to_string()))?;
     let n = args.samples.min(mnist.test.len());
     let imgs: Vec<&[u8]> = (0..n).map(|i| mnist.test.image(i)).collect();
     let samples = samples_from_images(&plan, &imgs)?;
