@@ -252,3 +252,142 @@ fn every_bad_input_is_refused_cleanly() {
         failures.join("\n")
     );
 }
+
+/// `verify` writes into a temporary directory renamed into place only when the flow completes:
+/// when the simulator fails half-way (here a fake `iverilog` that answers `-V` and fails every
+/// compile), neither the work directory nor a temporary one is left, and an existing work
+/// directory is left untouched.
+#[cfg(unix)]
+#[test]
+fn verify_leaves_no_half_written_work_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = bin.join("iverilog");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nif [ \"$1\" = -V ]; then echo fake; exit 0; fi\necho 'fake compile error' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let outdir = tmp.path().join("runs");
+    std::fs::create_dir(&outdir).unwrap();
+    let work = outdir.join("work");
+    let verify = |work: &Path| {
+        Command::new(tool("verify"))
+            .current_dir(root())
+            .env("PATH", &path)
+            .args(["--samples", "1", "--simulator", "icarus", "--work"])
+            .arg(work)
+            .output()
+            .unwrap()
+    };
+    let o = verify(&work);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("fake compile error"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(&outdir).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    // An existing work directory survives a failed run unchanged.
+    std::fs::create_dir(&work).unwrap();
+    std::fs::write(work.join("old.txt"), "previous run").unwrap();
+    let o = verify(&work);
+    assert_eq!(o.status.code(), Some(1));
+    let names: Vec<String> = std::fs::read_dir(&outdir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["work".to_string()]);
+    assert_eq!(
+        std::fs::read_to_string(work.join("old.txt")).unwrap(),
+        "previous run"
+    );
+    assert_eq!(std::fs::read_dir(&work).unwrap().count(), 1);
+}
+
+/// A successful `verify` run ends with the complete work directory in place (and no temporary
+/// directory beside it). Needs Icarus Verilog; skipped with a message when it is missing.
+#[test]
+fn verify_success_renames_the_work_directory_into_place() {
+    if Command::new("iverilog").arg("-V").output().is_err() {
+        eprintln!("iverilog not installed: skipped");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("tiny.safetensors");
+    kernels::model_io::save_int_model(&tiny_int_model(), &model).unwrap();
+    let runs = tmp.path().join("runs");
+    std::fs::create_dir(&runs).unwrap();
+    let work = runs.join("work");
+    let o = Command::new(tool("verify"))
+        .current_dir(root())
+        .args(["--samples", "1", "--simulator", "icarus", "--work"])
+        .arg(&work)
+        .arg("--model")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let names: Vec<String> = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["work".to_string()]);
+    assert!(work.join("design").is_dir());
+    assert!(work.join("stimulus_run.hex").is_file());
+}
+
+/// A 784-4-2 integer model: small enough for a quick Icarus run.
+fn tiny_int_model() -> kernels::model::IntModel {
+    use kernels::model::{Encoding, IntLayer, IntModel, LayerOp, Shape};
+    use kernels::neuron::{FiringRule, IntLifParams, Leak, ResetMode};
+    let lif = |threshold| IntLifParams {
+        leak: Leak::Shift { k: 4 },
+        threshold,
+        reset: ResetMode::Subtract,
+        rule: FiringRule::Snntorch,
+        membrane_bits: 16,
+        syn_leak: None,
+    };
+    let image = Shape {
+        channels: 1,
+        height: 28,
+        width: 28,
+    };
+    let dense = |name: &str, inputs: usize, outputs: usize, threshold| IntLayer {
+        name: name.into(),
+        op: LayerOp::Dense { inputs, outputs },
+        weight_bits: 8,
+        weights: (0..inputs * outputs)
+            .map(|i| ((i * 7919) % 41) as i16 - 20)
+            .collect(),
+        bias: vec![],
+        scale: 0.01,
+        neuron: Some(lif(threshold)),
+    };
+    IntModel {
+        name: "tiny".into(),
+        input: image,
+        timesteps: 4,
+        encoding: Encoding::Lfsr { seed: 1, lanes: 4 },
+        layers: vec![
+            IntLayer {
+                name: "flatten".into(),
+                op: LayerOp::Flatten { input: image },
+                weight_bits: 8,
+                weights: vec![],
+                bias: vec![],
+                scale: 1.0,
+                neuron: None,
+            },
+            dense("fc1", 784, 4, 60),
+            dense("fc2", 4, 2, 10),
+        ],
+    }
+}
