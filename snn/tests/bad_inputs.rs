@@ -391,3 +391,61 @@ fn tiny_int_model() -> kernels::model::IntModel {
         ],
     }
 }
+
+/// The limits of `docs/limits.md`, at the command line: one past each limit is refused with
+/// exit status 2 and one line naming the limit, before any work starts.
+#[test]
+fn tools_refuse_arguments_past_their_limits() {
+    let snn = PathBuf::from(env!("CARGO_BIN_EXE_snn"));
+    // The bundled integer model has 784 + 128 + 10 = 922 neurons: floor(2^26 / 922) = 72,786
+    // timesteps per run at most.
+    let cases: Vec<(PathBuf, Vec<&str>, &str)> = vec![
+        (
+            snn.clone(),
+            vec!["eval", "--samples", "1", "--timesteps", "72787"],
+            "at most 72786 timesteps",
+        ),
+        (
+            snn.clone(),
+            vec!["eval", "--samples", "1", "--timesteps", "0"],
+            "timesteps 0",
+        ),
+        (snn.clone(), vec!["eval", "--samples", "2001"], "2001"),
+        (snn.clone(), vec!["bench", "--samples", "2001"], "2001"),
+        (
+            tool("codegen"),
+            vec!["--no-synth", "--out", "{out}", "--samples", "2001"],
+            "--samples",
+        ),
+        (
+            tool("codegen"),
+            vec!["--no-synth", "--out", "{out}", "--timesteps", "65536"],
+            "65535",
+        ),
+        (
+            tool("verify"),
+            vec!["--work", "{out}", "--samples", "2001"],
+            "--samples",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (exe, args, expect) in cases {
+        let (o, left) = run(&exe, &s(&args), "out");
+        let err = String::from_utf8_lossy(&o.stderr);
+        let what = format!(
+            "{} {}",
+            exe.file_name().unwrap().to_string_lossy(),
+            args.join(" ")
+        );
+        if o.status.code() != Some(2) || err.lines().count() != 1 || !err.contains(expect) {
+            failures.push(format!(
+                "{what}: status {:?}, stderr {err:?}",
+                o.status.code()
+            ));
+        }
+        if !left.is_empty() {
+            failures.push(format!("{what}: left {left:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
