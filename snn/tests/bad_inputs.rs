@@ -4,9 +4,8 @@
 //! problem (the manifest's expected substring) and the file, no panic text, and no output file
 //! or directory left behind.
 //!
-//! Model files go to `snn eval --model`, `codegen --model --out` and `verify --model --work`
-//! (float models, valid for `snn eval`, only to the last two);
-//! NIR files to `snn import --out`; MNIST directories to `snn eval --data` and
+//! Model files go to `snn eval --model`, `codegen --model --out` and `verify --model --work`;
+//! NIR files to `snn import --out`, `codegen --model` and `verify --model`; MNIST directories to `snn eval --data` and
 //! `verify --data`. No command reads N-MNIST event files yet, so those go to
 //! `kernels::events::read_nmnist`, whose error must name the file the same way.
 //!
