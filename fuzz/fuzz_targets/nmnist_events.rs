@@ -14,8 +14,14 @@ fuzz_target!(|data: &[u8]| {
     }
     for binning in [
         Binning::TimeBins { bins: 10 },
-        Binning::EventCount { count: 100, include_incomplete: true },
-        Binning::TimeWindow { us: 1000, include_incomplete: true },
+        Binning::EventCount {
+            count: 100,
+            include_incomplete: true,
+        },
+        Binning::TimeWindow {
+            us: 1000,
+            include_incomplete: true,
+        },
     ] {
         let _ = to_spike_train(&events, NMNIST_SIZE, NMNIST_SIZE, binning);
     }
