@@ -57,7 +57,7 @@ pub fn check_model_size(
 ) -> Result<ModelSize> {
     let too_big = |what: &str, limit: usize| {
         Error::invalid(format!(
-            "the model's {what} exceed the limit of {limit} (see docs/limits.md)"
+            "the model's {what} are above the limit of {limit} (see docs/limits.md)"
         ))
     };
     let mut parameters = 0usize;
