@@ -448,3 +448,25 @@ fn tools_refuse_arguments_past_their_limits() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// NIR inputs kept from fuzzing (`tests/fuzz-regressions/*.nir`) through `snn import`: exit
+/// status 2, one line naming the file, no panic text, nothing written.
+#[test]
+fn fuzz_regression_nir_files_are_refused_cleanly() {
+    let snn = PathBuf::from(env!("CARGO_BIN_EXE_snn"));
+    let dir = root().join("tests/fuzz-regressions");
+    let mut n = 0;
+    let mut failures = Vec::new();
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_none_or(|x| x != "nir") {
+            continue;
+        }
+        n += 1;
+        let p = path.to_str().unwrap().to_string();
+        let (o, left) = run(&snn, &s(&["import", &p, "--out", "{out}"]), "out");
+        failures.extend(check(&p, &o, &left, &path, None));
+    }
+    assert!(n >= 1);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
