@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use kernels::data::{Dataset, MNIST_DIR, TEST_SAMPLES, load_mnist};
 use kernels::encode::{Encoded, encode_sample};
-use kernels::metrics::{MetricsAccumulator, NetDesc};
+use kernels::metrics::NetDesc;
 use kernels::model::{Encoding, IntModel, Model};
 use kernels::model_io::{AnyModel, load_any};
 use kernels::network::{Input, IntNetwork, Network};
@@ -257,37 +257,6 @@ impl Runner {
                 ));
             }
         })
-    }
-
-    /// Runs image `pixels` as sample `sample` recording every layer's spikes, adds them to
-    /// `acc` and returns the class.
-    pub fn classify_recorded(
-        &self,
-        pixels: &[u8],
-        sample: u64,
-        acc: &mut MetricsAccumulator,
-    ) -> kernels::Result<usize> {
-        let x = self.encode(pixels, sample)?;
-        match (self, &x) {
-            (Runner::Float { net, .. }, Encoded::Spikes(t)) => {
-                let run = net.run(&Input::Spikes(t), true)?;
-                acc.add_run(Some(t), &run)?;
-                Ok(run.class)
-            }
-            (Runner::Float { net, .. }, Encoded::Analog(a)) => {
-                let run = net.run(&Input::Analog(a), true)?;
-                acc.add_run(None, &run)?;
-                Ok(run.class)
-            }
-            (Runner::Int { net, .. }, Encoded::Spikes(t)) => {
-                let run = net.run(t, true)?;
-                acc.add_run(Some(t), &run)?;
-                Ok(run.class)
-            }
-            (Runner::Int { .. }, Encoded::Analog(_)) => Err(kernels::Error::invalid(
-                "the integer runtime has no analog input",
-            )),
-        }
     }
 }
 

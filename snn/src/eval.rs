@@ -1,6 +1,6 @@
 //! `snn eval`: accuracy and the seed's cost metrics on the test split, from real spikes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use std::fmt::Write as _;
 
@@ -13,6 +13,7 @@ use kernels::metrics::{E_AC_PJ, E_MAC_PJ, EnergyModel, Metrics, MetricsAccumulat
 use crate::common::{
     CliError, CliResult, Runner, data_dir, emit, encoding_text, model_path, progress, test_images,
 };
+use crate::plot::{Bars, Line, Lines, bars_svg, lines_svg, prepare_out_dir, write_file};
 
 /// Arguments of `snn eval`.
 #[derive(Args, Debug)]
@@ -41,6 +42,10 @@ pub struct EvalArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Also write SVG figures to DIR: accuracy against T (read out after t of the T steps)
+    /// and spike rates per layer.
+    #[arg(long, value_name = "DIR")]
+    pub plots: Option<PathBuf>,
 }
 
 /// The outcome of an evaluation.
@@ -49,6 +54,57 @@ pub struct Evaluation {
     pub correct: usize,
     /// The metrics.
     pub metrics: Metrics,
+    /// `correct_by_step[t]`: images whose argmax of output spike counts cumulated over steps
+    /// `0..=t` is the label (the last entry equals `correct`).
+    pub correct_by_step: Vec<u64>,
+}
+
+/// Runs image `pixels` as sample `sample` recording every layer, adds the spikes to `acc` and
+/// returns the class read out after each step (argmax of the cumulative output counts, ties to
+/// the lowest index, as [`kernels::network::argmax`]).
+fn classify_by_step(
+    runner: &Runner,
+    pixels: &[u8],
+    sample: u64,
+    acc: &mut MetricsAccumulator,
+) -> kernels::Result<Vec<usize>> {
+    use kernels::encode::Encoded;
+    use kernels::network::{Input, LayerTrace, argmax};
+    fn by_step<V>(trace: &Option<Vec<LayerTrace<V>>>) -> Vec<usize> {
+        let Some(last) = trace.as_ref().and_then(|t| t.last()) else {
+            return Vec::new();
+        };
+        let mut counts = vec![0u32; last.spikes.neurons()];
+        (0..last.spikes.steps())
+            .map(|t| {
+                for (n, c) in counts.iter_mut().enumerate() {
+                    *c += last.spikes.get(t, n) as u32;
+                }
+                argmax(&counts)
+            })
+            .collect()
+    }
+    let x = runner.encode(pixels, sample)?;
+    match (runner, &x) {
+        (Runner::Float { net, .. }, Encoded::Spikes(t)) => {
+            let run = net.run(&Input::Spikes(t), true)?;
+            acc.add_run(Some(t), &run)?;
+            Ok(by_step(&run.trace))
+        }
+        (Runner::Float { net, .. }, Encoded::Analog(a)) => {
+            let run = net.run(&Input::Analog(a), true)?;
+            acc.add_run(None, &run)?;
+            Ok(by_step(&run.trace))
+        }
+        (Runner::Int { net, .. }, Encoded::Spikes(t)) => {
+            let run = net.run(t, true)?;
+            acc.add_run(Some(t), &run)?;
+            Ok(by_step(&run.trace))
+        }
+        (Runner::Int { .. }, Encoded::Analog(_)) => Err(kernels::Error::invalid(
+            "the integer runtime has no analog input",
+        )),
+    }
 }
 
 /// Classifies the images with recording on, accumulating metrics, in parallel.
@@ -63,27 +119,39 @@ pub fn evaluate(
     if !show_progress {
         pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let (correct, acc) = (0..data.len())
+    let steps = runner.timesteps();
+    let (correct, acc, by_step) = (0..data.len())
         .into_par_iter()
         .try_fold(
-            || (0usize, proto.clone()),
-            |(c, mut acc), i| {
-                let class = runner.classify_recorded(data.image(i), i as u64, &mut acc)?;
+            || (0usize, proto.clone(), vec![0u64; steps]),
+            |(c, mut acc, mut by_step), i| {
+                let classes = classify_by_step(runner, data.image(i), i as u64, &mut acc)?;
+                let label = data.labels[i] as usize;
+                for (k, &class) in classes.iter().enumerate() {
+                    by_step[k] += (class == label) as u64;
+                }
+                let class = *classes
+                    .last()
+                    .ok_or_else(|| kernels::Error::invalid("the model runs for zero timesteps"))?;
                 pb.inc(1);
-                Ok::<_, kernels::Error>((c + (class == data.labels[i] as usize) as usize, acc))
+                Ok::<_, kernels::Error>((c + (class == label) as usize, acc, by_step))
             },
         )
         .try_reduce(
-            || (0, proto.clone()),
-            |(c1, mut a1), (c2, a2)| {
+            || (0, proto.clone(), vec![0u64; steps]),
+            |(c1, mut a1, mut s1), (c2, a2, s2)| {
                 a1.merge(&a2)?;
-                Ok((c1 + c2, a1))
+                for (a, b) in s1.iter_mut().zip(s2) {
+                    *a += b;
+                }
+                Ok((c1 + c2, a1, s1))
             },
         )?;
     pb.finish_and_clear();
     Ok(Evaluation {
         correct,
         metrics: acc.finish(energy)?,
+        correct_by_step: by_step,
     })
 }
 
@@ -102,7 +170,15 @@ pub fn run(args: &EvalArgs) -> CliResult<()> {
     }
     let data = test_images(&data_dir(&args.data), args.samples)?;
     runner.check_images(&path, data.pixels())?;
+    if let Some(dir) = &args.plots {
+        // Checked before the (long) evaluation, so a bad directory fails at once.
+        prepare_out_dir(dir, "--plots")?;
+    }
     let ev = evaluate(&runner, &data, energy, !args.json)?;
+    let plots = match &args.plots {
+        Some(dir) => write_plots(dir, &runner, &ev)?,
+        None => Vec::new(),
+    };
     let m = &ev.metrics;
     let accuracy = ev.correct as f64 / m.samples as f64;
     let mut o = String::new();
@@ -155,6 +231,9 @@ pub fn run(args: &EvalArgs) -> CliResult<()> {
                 "formula": "snn = synaptic_ops * e_ac + analog_macs * e_mac; ann = ann_macs * e_mac",
             },
             "layers": m.layers,
+            "accuracy_by_step": ev.correct_by_step.iter()
+                .map(|&c| c as f64 / m.samples as f64).collect::<Vec<_>>(),
+            "plots": plots.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         });
         let _ = writeln!(
             o,
@@ -163,8 +242,81 @@ pub fn run(args: &EvalArgs) -> CliResult<()> {
         );
     } else {
         print_table(&mut o, &path, &runner, &ev, accuracy);
+        for p in &plots {
+            let _ = writeln!(o, "wrote     {}", p.display());
+        }
     }
     emit(&o)
+}
+
+/// Writes `accuracy-vs-t.svg` and `spike-rates.svg` into `dir`; returns their paths.
+fn write_plots(dir: &Path, runner: &Runner, ev: &Evaluation) -> CliResult<Vec<PathBuf>> {
+    let m = &ev.metrics;
+    let what = format!(
+        "{} model {:?}, {} test digits, {}",
+        runner.kind(),
+        runner.name(),
+        m.samples,
+        encoding_text(&runner.encoding())
+    );
+    let t_len = ev.correct_by_step.len();
+    let pct = |c: u64| 100.0 * c as f64 / m.samples as f64;
+    let points: Vec<(f64, f64)> = ev
+        .correct_by_step
+        .iter()
+        .enumerate()
+        .map(|(k, &c)| ((k + 1) as f64, pct(c)))
+        .collect();
+    let title = format!(
+        "Accuracy against T: {:.2} % after {t_len} steps",
+        pct(ev.correct as u64)
+    );
+    let sub = format!("{what}; read out after t of the model's {t_len} steps");
+    let acc_svg = lines_svg(&Lines {
+        title: &title,
+        subtitle: &sub,
+        integer_ticks: (true, true),
+        x_desc: "timesteps t read out (steps)",
+        y_desc: "test accuracy (%)",
+        x: 1.0..t_len.max(2) as f64,
+        y: Some(0.0..100.0),
+        lines: vec![Line {
+            label: "accuracy at t".into(),
+            points: points.clone(),
+            marks: points,
+        }],
+        reference: Some((10.0, "chance (10 %)".into())),
+        marks_label: None,
+    })?;
+    let mut names = Vec::new();
+    let mut values = Vec::new();
+    if let Some(r) = m.input_spike_rate {
+        names.push("input".to_string());
+        values.push(r);
+    }
+    for l in &m.layers {
+        if let Some(r) = l.spike_rate {
+            names.push(l.name.clone());
+            values.push(r);
+        }
+    }
+    let sub = format!("{what}; T = {t_len}");
+    let rates_svg = bars_svg(&Bars {
+        title: "Spike rate per layer",
+        subtitle: &sub,
+        integer_y: false,
+        x_desc: "layer",
+        y_desc: "spikes per neuron per step",
+        names,
+        value_labels: values.iter().map(|r| format!("{r:.4}")).collect(),
+        values,
+        highlight: None,
+        marked: None,
+    })?;
+    Ok(vec![
+        write_file(dir, "accuracy-vs-t.svg", &acc_svg)?,
+        write_file(dir, "spike-rates.svg", &rates_svg)?,
+    ])
 }
 
 fn print_table(

@@ -426,6 +426,8 @@ pub struct Lines<'a> {
     pub y_desc: &'a str,
     /// X range.
     pub x: std::ops::Range<f64>,
+    /// Y range (default: the data's, padded).
+    pub y: Option<std::ops::Range<f64>>,
     /// The lines.
     pub lines: Vec<Line>,
     /// A dashed horizontal line at this value, with its legend text.
@@ -450,7 +452,10 @@ pub fn lines_svg(f: &Lines) -> CliResult<String> {
         (lo, hi) = (0.0, 1.0);
     }
     let pad = ((hi - lo) * 0.08).max(1e-9);
-    let (lo, hi) = (lo - pad, hi + pad);
+    let (lo, hi) = match &f.y {
+        Some(r) => (r.start, r.end),
+        None => (lo - pad, hi + pad),
+    };
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (980, 560)).into_drawing_area();
@@ -657,6 +662,7 @@ pub fn run(args: &PlotArgs) -> CliResult<()> {
         x_desc: "timestep t (steps, 0-based)",
         y_desc: &y_desc,
         x: 0.0..(t_len.max(2) - 1) as f64,
+        y: None,
         lines,
         reference: Some((
             layer.threshold,
