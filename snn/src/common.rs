@@ -202,6 +202,14 @@ impl Runner {
         }
     }
 
+    /// The model's input shape.
+    pub fn input_shape(&self) -> kernels::model::Shape {
+        match self {
+            Runner::Float { model, .. } => model.input,
+            Runner::Int { model, .. } => model.input,
+        }
+    }
+
     /// Number of input pixels.
     pub fn inputs(&self) -> usize {
         match self {

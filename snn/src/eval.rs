@@ -24,12 +24,19 @@ pub struct EvalArgs {
     /// Use the bundled float model instead of the integer one (only without --model).
     #[arg(long, conflicts_with = "model")]
     pub float: bool,
-    /// Evaluate the first N digits of the 2,000-digit test split (default: all).
+    /// Evaluate the first N digits of the 2,000-digit test split (default: all); with
+    /// --events, the first N files in label-then-name order.
     #[arg(long, value_name = "N")]
     pub samples: Option<usize>,
     /// Directory with the MNIST IDX files (default: the bundled data/mnist).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// Evaluate on an event dataset in the N-MNIST layout instead (`DIR/<label>/<id>.bin`,
+    /// e.g. the `Test` folder of the N-MNIST download). Each file's events are binned into T
+    /// frames of equal duration (tonic `ToFrame(n_time_bins = T)`), one spike per pixel and
+    /// polarity that saw an event in a frame; the model must take 2 x 34 x 34 inputs.
+    #[arg(long, value_name = "DIR", conflicts_with = "data")]
+    pub events: Option<PathBuf>,
     /// Run the model for T timesteps instead of its own (accuracy against T).
     #[arg(long, value_name = "T")]
     pub timesteps: Option<usize>,
@@ -64,7 +71,7 @@ pub struct Evaluation {
 /// the lowest index, as [`kernels::network::argmax`]).
 fn classify_by_step(
     runner: &Runner,
-    pixels: &[u8],
+    input: SampleInput,
     sample: u64,
     acc: &mut MetricsAccumulator,
 ) -> kernels::Result<Vec<usize>> {
@@ -84,7 +91,10 @@ fn classify_by_step(
             })
             .collect()
     }
-    let x = runner.encode(pixels, sample)?;
+    let x = match input {
+        SampleInput::Pixels(pixels) => runner.encode(pixels, sample)?,
+        SampleInput::Spikes(train) => Encoded::Spikes(train),
+    };
     match (runner, &x) {
         (Runner::Float { net, .. }, Encoded::Spikes(t)) => {
             let run = net.run(&Input::Spikes(t), true)?;
@@ -107,10 +117,83 @@ fn classify_by_step(
     }
 }
 
+/// One input to classify: an image, encoded with the model's encoding, or spikes already
+/// binned from events.
+enum SampleInput<'a> {
+    Pixels(&'a [u8]),
+    Spikes(kernels::spikes::SpikeTrain),
+}
+
+/// What `eval` runs on: images (the MNIST test split) or an event dataset.
+pub enum TestSet<'a> {
+    /// Images with labels.
+    Images(&'a kernels::data::Dataset),
+    /// Event files with labels, binned into `bins` frames of a `width x height` sensor.
+    Events {
+        /// `(file, label)` pairs, from [`kernels::events::list_dataset`].
+        files: Vec<(PathBuf, u8)>,
+        /// Sensor width.
+        width: usize,
+        /// Sensor height.
+        height: usize,
+        /// Frames per sample (the model's T).
+        bins: usize,
+    },
+}
+
+impl TestSet<'_> {
+    fn len(&self) -> usize {
+        match self {
+            TestSet::Images(d) => d.len(),
+            TestSet::Events { files, .. } => files.len(),
+        }
+    }
+    fn label(&self, i: usize) -> usize {
+        match self {
+            TestSet::Images(d) => d.labels[i] as usize,
+            TestSet::Events { files, .. } => files[i].1 as usize,
+        }
+    }
+    fn input(&self, i: usize) -> kernels::Result<SampleInput<'_>> {
+        Ok(match self {
+            TestSet::Images(d) => SampleInput::Pixels(d.image(i)),
+            TestSet::Events {
+                files,
+                width,
+                height,
+                bins,
+            } => {
+                let path = &files[i].0;
+                let events = kernels::events::read_nmnist(path)?;
+                let binning = kernels::events::Binning::TimeBins { bins: *bins };
+                let train = kernels::events::to_spike_train(&events, *width, *height, binning)
+                    .map_err(|e| kernels::Error::invalid(format!("{}: {e}", path.display())))?;
+                SampleInput::Spikes(train)
+            }
+        })
+    }
+    fn what(&self) -> &'static str {
+        match self {
+            TestSet::Images(_) => "test digits",
+            TestSet::Events { .. } => "event samples",
+        }
+    }
+}
+
 /// Classifies the images with recording on, accumulating metrics, in parallel.
 pub fn evaluate(
     runner: &Runner,
     data: &kernels::data::Dataset,
+    energy: EnergyModel,
+    show_progress: bool,
+) -> CliResult<Evaluation> {
+    evaluate_set(runner, &TestSet::Images(data), energy, show_progress)
+}
+
+/// Classifies every sample of `set` with recording on, accumulating metrics, in parallel.
+pub fn evaluate_set(
+    runner: &Runner,
+    data: &TestSet,
     energy: EnergyModel,
     show_progress: bool,
 ) -> CliResult<Evaluation> {
@@ -125,8 +208,8 @@ pub fn evaluate(
         .try_fold(
             || (0usize, proto.clone(), vec![0u64; steps]),
             |(c, mut acc, mut by_step), i| {
-                let classes = classify_by_step(runner, data.image(i), i as u64, &mut acc)?;
-                let label = data.labels[i] as usize;
+                let classes = classify_by_step(runner, data.input(i)?, i as u64, &mut acc)?;
+                let label = data.label(i);
                 for (k, &class) in classes.iter().enumerate() {
                     by_step[k] += (class == label) as u64;
                 }
@@ -168,15 +251,22 @@ pub fn run(args: &EvalArgs) -> CliResult<()> {
     if let Some(t) = args.timesteps {
         runner = runner.with_timesteps(t)?;
     }
-    let data = test_images(&data_dir(&args.data), args.samples)?;
-    runner.check_images(&path, data.pixels())?;
+    let images;
+    let set = match &args.events {
+        None => {
+            images = test_images(&data_dir(&args.data), args.samples)?;
+            runner.check_images(&path, images.pixels())?;
+            TestSet::Images(&images)
+        }
+        Some(dir) => event_set(dir, &path, &runner, args.samples)?,
+    };
     if let Some(dir) = &args.plots {
         // Checked before the (long) evaluation, so a bad directory fails at once.
         prepare_out_dir(dir, "--plots")?;
     }
-    let ev = evaluate(&runner, &data, energy, !args.json)?;
+    let ev = evaluate_set(&runner, &set, energy, !args.json)?;
     let plots = match &args.plots {
-        Some(dir) => write_plots(dir, &runner, &ev)?,
+        Some(dir) => write_plots(dir, &runner, &ev, set.what())?,
         None => Vec::new(),
     };
     let m = &ev.metrics;
@@ -241,7 +331,7 @@ pub fn run(args: &EvalArgs) -> CliResult<()> {
             serde_json::to_string_pretty(&out).map_err(|e| CliError::internal(e.to_string()))?
         );
     } else {
-        print_table(&mut o, &path, &runner, &ev, accuracy);
+        print_table(&mut o, &path, &runner, &ev, accuracy, set.what());
         for p in &plots {
             let _ = writeln!(o, "wrote     {}", p.display());
         }
@@ -249,11 +339,64 @@ pub fn run(args: &EvalArgs) -> CliResult<()> {
     emit(&o)
 }
 
+/// The event dataset in `dir`, checked against the model before anything runs: the model must
+/// take spikes of two polarities on the N-MNIST sensor (2 x 34 x 34).
+fn event_set<'a>(
+    dir: &Path,
+    model_path: &Path,
+    runner: &Runner,
+    samples: Option<usize>,
+) -> CliResult<TestSet<'a>> {
+    use kernels::events::{NMNIST_SIZE, list_dataset};
+    let mut files = list_dataset(dir)?;
+    let input = runner.input_shape();
+    if (input.channels, input.height, input.width) != (2, NMNIST_SIZE, NMNIST_SIZE) {
+        return Err(CliError::input(format!(
+            "{}: the model takes {}x{}x{} inputs; events from {} are 2x{NMNIST_SIZE}x{NMNIST_SIZE} \
+             (polarity x height x width)",
+            model_path.display(),
+            input.channels,
+            input.height,
+            input.width,
+            dir.display()
+        )));
+    }
+    if matches!(runner.encoding(), kernels::model::Encoding::Direct) {
+        return Err(CliError::input(format!(
+            "{}: events give spikes, but the model expects direct (analog) input",
+            model_path.display()
+        )));
+    }
+    match samples {
+        Some(0) => return Err(CliError::input("--samples must be at least 1")),
+        Some(n) if n > files.len() => {
+            return Err(CliError::input(format!(
+                "--samples {n} exceeds the {} samples in {}",
+                files.len(),
+                dir.display()
+            )));
+        }
+        Some(n) => files.truncate(n),
+        None => {}
+    }
+    Ok(TestSet::Events {
+        files,
+        width: NMNIST_SIZE,
+        height: NMNIST_SIZE,
+        bins: runner.timesteps(),
+    })
+}
+
 /// Writes `accuracy-vs-t.svg` and `spike-rates.svg` into `dir`; returns their paths.
-fn write_plots(dir: &Path, runner: &Runner, ev: &Evaluation) -> CliResult<Vec<PathBuf>> {
+fn write_plots(
+    dir: &Path,
+    runner: &Runner,
+    ev: &Evaluation,
+    samples_what: &str,
+) -> CliResult<Vec<PathBuf>> {
     let m = &ev.metrics;
     let what = format!(
-        "{} model {:?}, {} test digits, {}",
+        "{} model {:?}, {} {samples_what}, {}",
         runner.kind(),
         runner.name(),
         m.samples,
@@ -325,6 +468,7 @@ fn print_table(
     runner: &Runner,
     ev: &Evaluation,
     accuracy: f64,
+    samples_what: &str,
 ) {
     let m = &ev.metrics;
     let _ = writeln!(
@@ -338,7 +482,7 @@ fn print_table(
     );
     let _ = writeln!(
         o,
-        "accuracy  {:.2} % ({} of {} test digits)",
+        "accuracy  {:.2} % ({} of {} {samples_what})",
         accuracy * 100.0,
         ev.correct,
         m.samples
