@@ -57,7 +57,7 @@ pub enum AnyModel {
 }
 
 impl AnyModel {
-    /// The model's kind.
+    /// Whether the file held a float or an integer model.
     pub fn kind(&self) -> ModelKind {
         match self {
             AnyModel::Float(_) => ModelKind::Float,
@@ -65,7 +65,7 @@ impl AnyModel {
         }
     }
 
-    /// The model's name.
+    /// The model's name (a safe identifier: it becomes the Verilog module prefix).
     pub fn name(&self) -> &str {
         match self {
             AnyModel::Float(m) => &m.name,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use kernels::data::{Dataset, MNIST_DIR, TEST_SAMPLES, load_mnist};
 use kernels::encode::{Encoded, encode_sample};
-use kernels::metrics::{MetricsAccumulator, NetDesc};
+use kernels::metrics::NetDesc;
 use kernels::model::{Encoding, IntModel, Model};
 use kernels::model_io::{AnyModel, load_any};
 use kernels::network::{Input, IntNetwork, Network};
@@ -217,6 +217,14 @@ impl Runner {
         }
     }
 
+    /// The model's input shape.
+    pub fn input_shape(&self) -> kernels::model::Shape {
+        match self {
+            Runner::Float { model, .. } => model.input,
+            Runner::Int { model, .. } => model.input,
+        }
+    }
+
     /// Number of input pixels.
     pub fn inputs(&self) -> usize {
         match self {
@@ -272,37 +280,6 @@ impl Runner {
                 ));
             }
         })
-    }
-
-    /// Runs image `pixels` as sample `sample` recording every layer's spikes, adds them to
-    /// `acc` and returns the class.
-    pub fn classify_recorded(
-        &self,
-        pixels: &[u8],
-        sample: u64,
-        acc: &mut MetricsAccumulator,
-    ) -> kernels::Result<usize> {
-        let x = self.encode(pixels, sample)?;
-        match (self, &x) {
-            (Runner::Float { net, .. }, Encoded::Spikes(t)) => {
-                let run = net.run(&Input::Spikes(t), true)?;
-                acc.add_run(Some(t), &run)?;
-                Ok(run.class)
-            }
-            (Runner::Float { net, .. }, Encoded::Analog(a)) => {
-                let run = net.run(&Input::Analog(a), true)?;
-                acc.add_run(None, &run)?;
-                Ok(run.class)
-            }
-            (Runner::Int { net, .. }, Encoded::Spikes(t)) => {
-                let run = net.run(t, true)?;
-                acc.add_run(Some(t), &run)?;
-                Ok(run.class)
-            }
-            (Runner::Int { .. }, Encoded::Analog(_)) => Err(kernels::Error::invalid(
-                "the integer runtime has no analog input",
-            )),
-        }
     }
 }
 

@@ -585,11 +585,18 @@ pub fn compare(
         }
     }
     let mismatches = all.len();
+    // Within a timestep the earliest layer first (input, then model order): a fault shows up
+    // in the layer that causes it before the layers its spikes feed.
+    let rank = |name: &str| match plan.layers.iter().position(|l| l.name == name) {
+        Some(i) => i + 1,
+        None if name == "input" => 0,
+        None => usize::MAX,
+    };
     let first = all.into_iter().min_by_key(|m| {
         (
             m.sample,
             m.timestep.unwrap_or(usize::MAX),
-            m.layer != "input",
+            rank(&m.layer),
             m.neuron,
         )
     });
