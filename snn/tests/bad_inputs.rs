@@ -6,8 +6,8 @@
 //!
 //! Model files go to `snn eval --model`, `codegen --model --out` and `verify --model --work`;
 //! NIR files to `snn import --out`, `codegen --model` and `verify --model`; MNIST directories to `snn eval --data` and
-//! `verify --data`. No command reads N-MNIST event files yet, so those go to
-//! `kernels::events::read_nmnist`, whose error must name the file the same way.
+//! `verify --data`; N-MNIST-layout event directories (one bad `.bin` each) to
+//! `snn eval --events` with the corpus' valid 2x34x34 model `_events_model.safetensors`.
 //!
 //! `codegen` and `verify` are other packages' binaries: the test builds them (a no-op when
 //! they are up to date) with the same cargo and profile into the same target directory.
@@ -225,20 +225,21 @@ fn every_bad_input_is_refused_cleanly() {
                 go(&tool("verify"), "verify --data", a, expect);
             }
             "events" => {
+                // An event dataset directory with one bad file, evaluated with a valid
+                // 2x34x34 model; the error must name the bad file inside the directory.
+                let model = corpus().join("_events_model.safetensors");
+                let bin = path.join("3").join("00001.bin");
+                let a = s(&["eval", "--samples", "1", "--events", &p, "--model"]);
+                let a = [a, vec![model.to_str().unwrap().to_string()]].concat();
+                let (o, left) = run(&snn, &a, "out");
                 runs += 1;
-                match kernels::events::read_nmnist(&path) {
-                    Ok(_) => failures.push(format!("{}: event file was accepted", c.file)),
-                    Err(e) => {
-                        let m = e.to_string();
-                        let msg = m.replace(&c.file, "<file>");
-                        if !m.contains(&c.file) || !msg.contains(&c.expect) {
-                            failures.push(format!(
-                                "{}: error {m:?} lacks the file or {:?}",
-                                c.file, c.expect
-                            ));
-                        }
-                    }
-                }
+                failures.extend(check(
+                    &format!("{} [snn eval --events]", c.file),
+                    &o,
+                    &left,
+                    &bin,
+                    expect,
+                ));
             }
             other => failures.push(format!("{}: unknown command {other:?}", c.file)),
         }
