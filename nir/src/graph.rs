@@ -274,4 +274,15 @@ mod tests {
             other => panic!("expected a format error, got {other:?}"),
         }
     }
+
+    /// Found by the `nir` fuzz target: a neuron node whose parameter arrays are empty (a layer
+    /// of zero neurons) reached `uniform`, which indexed `v[0]` and panicked.
+    #[test]
+    fn empty_neuron_parameters_are_an_error() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fuzz-regressions/nir_empty_parameter.nir");
+        let bytes = std::fs::read(&path).unwrap();
+        let e = crate::import_bytes(&bytes, &crate::ImportOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("has no values"), "{e}");
+    }
 }
