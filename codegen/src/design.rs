@@ -140,7 +140,13 @@ pub fn generate(
     let tb_name = tb.name.clone();
     files.push(tb);
     for l in &plan.layers {
-        let mut text = l.weight_words.join("\n");
+        // A loaded memory's file holds exactly the words the load stream carries.
+        let used = if l.load {
+            &l.weight_words[..l.wdepth]
+        } else {
+            &l.weight_words[..]
+        };
+        let mut text = used.join("\n");
         text.push('\n');
         files.push(GeneratedFile {
             name: l.weight_file.clone(),

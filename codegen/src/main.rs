@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
+use codegen::plan::{Arch, WeightStore};
 use codegen::stimulus::{random_samples, samples_from_images};
 use codegen::{EncoderKind, Error, Options, Plan, Target, generate, synth, write_design};
 use kernels::model_io::{AnyModel, load_any};
@@ -48,6 +49,12 @@ struct Args {
     /// Override the model's number of timesteps.
     #[arg(long)]
     timesteps: Option<usize>,
+    /// Neuron-state architecture (auto: mem for ice40up5k, regs otherwise).
+    #[arg(long, value_enum, default_value = "auto")]
+    arch: Arch,
+    /// Weight storage (auto: SPRAM loaded at run time for large layers on ice40up5k).
+    #[arg(long, value_enum, default_value = "auto")]
+    weights: WeightStore,
     /// Testbench samples (test-split digits when the data set fits the model, else random).
     #[arg(long, default_value_t = 8)]
     samples: usize,
@@ -109,6 +116,8 @@ fn run(args: Args) -> codegen::Result<()> {
         encoder: args.encoder,
         timesteps: args.timesteps,
         spike_word: args.spike_word,
+        arch: args.arch,
+        weights: args.weights,
     };
     let plan = Plan::new(&model, &opts)?;
     // Test-split digits when they fit the model's input; random samples otherwise.

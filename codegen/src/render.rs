@@ -3,7 +3,7 @@
 use askama::Template;
 
 use crate::plan::{
-    EncoderPlan, Header, LayerPlan, LeakHw, Plan, ReadoutPlan, ResetHw, SpikeInPlan,
+    EncoderPlan, Header, LayerPlan, LeakHw, LoaderPlan, Plan, ReadoutPlan, ResetHw, SpikeInPlan,
 };
 use crate::{Error, Result};
 
@@ -19,6 +19,20 @@ struct LifV<'a> {
 struct LayerV<'a> {
     h: &'a Header,
     l: &'a LayerPlan,
+}
+
+#[derive(Template)]
+#[template(path = "layer_mem.v", escape = "none")]
+struct LayerMemV<'a> {
+    h: &'a Header,
+    l: &'a LayerPlan,
+}
+
+#[derive(Template)]
+#[template(path = "loader.v", escape = "none")]
+struct LoaderV<'a> {
+    h: &'a Header,
+    ld: &'a LoaderPlan,
 }
 
 #[derive(Template)]
@@ -55,6 +69,7 @@ struct TopV<'a> {
     h: &'a Header,
     r: &'a ReadoutPlan,
     layers: &'a [LayerPlan],
+    ld: Option<&'a LoaderPlan>,
 }
 
 #[derive(Template)]
@@ -63,6 +78,7 @@ struct TestbenchV<'a> {
     h: &'a Header,
     r: &'a ReadoutPlan,
     layers: &'a [LayerPlan],
+    ld: Option<&'a LoaderPlan>,
 }
 
 // The match arms in lif.v name these types.
@@ -99,7 +115,15 @@ pub fn verilog(plan: &Plan) -> Result<Vec<GeneratedFile>> {
             format!("{}_{}_scanner.v", h.p, l.name),
             r(ScannerV { h, l })?,
         );
-        f(format!("{}_{}_layer.v", h.p, l.name), r(LayerV { h, l })?);
+        let text = if l.mem {
+            r(LayerMemV { h, l })?
+        } else {
+            r(LayerV { h, l })?
+        };
+        f(format!("{}_{}_layer.v", h.p, l.name), text);
+    }
+    if let Some(ld) = &plan.loader {
+        f(format!("{}_loader.v", h.p), r(LoaderV { h, ld })?);
     }
     if let Some(e) = &plan.encoder {
         f(format!("{}_lfsr_encoder.v", h.p), r(EncoderV { h, e })?);
@@ -120,6 +144,7 @@ pub fn verilog(plan: &Plan) -> Result<Vec<GeneratedFile>> {
             h,
             r: &plan.readout,
             layers: &plan.layers,
+            ld: plan.loader.as_ref(),
         })?,
     );
     Ok(out)
@@ -133,6 +158,7 @@ pub fn testbench(plan: &Plan) -> Result<GeneratedFile> {
             h: &plan.header,
             r: &plan.readout,
             layers: &plan.layers,
+            ld: plan.loader.as_ref(),
         })?,
     })
 }
