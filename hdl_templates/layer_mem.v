@@ -264,9 +264,7 @@ module {{ h.p }}_{{ l.name }}_layer (
             endcase
         end
     end
-{%- if l.npad > l.n %}
-    wire unused_pad = &{1'b0, s_flat[{{ l.npad - 1 }}:{{ l.n }}]};
-{%- endif %}
+    wire unused_s = &{1'b0, s_flat};   // read by the testbench trace
     wire unused_commit = step_commit;
     assign out_valid = out_valid_q;
     assign out_spikes = out_spikes_q;

@@ -119,10 +119,14 @@ module {{ h.p }}_uart #(
 {%- if r.ow > 8 %}
     wire unused_m = &{1'b0, m_data[{{ r.ow - 1 }}:8]};
 {%- endif %}
+{%- if ld.is_some() %}
+    wire ld_ready;
+    wire unused_ld = ld_ready;
+{%- endif %}
     {{ h.top }} u_net (
         .clk(clk), .rst(rst),
 {%- if ld.is_some() %}
-        .s_load_tdata(rx_data_q), .s_load_tvalid(rx_valid_q && !loaded), .s_load_tready(), .loaded(loaded),
+        .s_load_tdata(rx_data_q), .s_load_tvalid(rx_valid_q && !loaded), .s_load_tready(ld_ready), .loaded(loaded),
 {%- endif %}
         .s_axis_tdata(beat_q), .s_axis_tvalid(beat_valid_q), .s_axis_tready(s_ready),
         .m_axis_tdata(m_data), .m_axis_tvalid(m_valid), .m_axis_tready(!(m_last && tx_busy_q)),

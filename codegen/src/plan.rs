@@ -273,6 +273,15 @@ pub struct EncoderPlan {
     pub depth: usize,
     /// Lane start states, hex literal (lane 0 least significant).
     pub seeds_hex: String,
+    /// One pixel per cycle with one xorshift unit (`--arch mem`), instead of one group of
+    /// `lanes` pixels per cycle.
+    pub serial: bool,
+    /// Read cycles per timestep: `groups` (parallel) or `groups * lanes` (serial).
+    pub run_len: usize,
+    /// Lane counter width.
+    pub lw: usize,
+    /// Lane start states, one 32-bit hex word per lane.
+    pub seed_words: Vec<String>,
 }
 
 /// Spike-word input parameters.
@@ -508,6 +517,7 @@ impl Plan {
                         .last()
                         .map(|p: &LayerPlan| format!("l_{}", p.name))
                         .unwrap_or_else(|| "src".into());
+                    let first_groups = layers.first().map(|f: &LayerPlan| f.g);
                     layers.push(plan_layer(
                         l,
                         inputs,
@@ -516,6 +526,7 @@ impl Plan {
                         opts,
                         src,
                         &model.name,
+                        first_groups,
                     )?);
                     prev = outputs;
                 }
@@ -571,6 +582,7 @@ impl Plan {
                         32,
                     );
                 }
+                let serial = opts.resolved_arch() == Arch::Mem;
                 let e = EncoderPlan {
                     seed,
                     lanes,
@@ -579,6 +591,12 @@ impl Plan {
                     gw2: bits_for(groups),
                     depth: 1 << gw,
                     seeds_hex: hex_of_bits(&bits),
+                    serial,
+                    run_len: if serial { groups * lanes } else { groups },
+                    lw: clog2(lanes),
+                    seed_words: (0..lanes)
+                        .map(|l| format!("{:08x}", kernels::encode::lfsr_lane_seed(seed, l as u32)))
+                        .collect(),
                 };
                 let desc = format!(
                     "{groups} beats of {lanes} 8-bit pixels per image (byte l of beat g is pixel \
@@ -685,6 +703,7 @@ impl Plan {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn plan_layer(
     l: &kernels::model::IntLayer,
     fi: usize,
@@ -693,11 +712,18 @@ fn plan_layer(
     opts: &Options,
     src: String,
     model_name: &str,
+    first_groups: Option<usize>,
 ) -> Result<LayerPlan> {
     check_identifier(&l.name, "layer name").map_err(|e| Error::Input(e.to_string()))?;
     let wb = l.weight_bits as usize;
     let mem = opts.resolved_arch() == Arch::Mem;
-    let pp = opts.parallel.unwrap_or(if mem { 8 } else { 128 }).min(n);
+    let mut pp = opts.parallel.unwrap_or(if mem { 8 } else { 128 }).min(n);
+    if mem && let Some(g0) = first_groups {
+        // Later layers see far fewer spikes than the first: give them only as many lanes as
+        // keep their group count at or below the first layer's, so that they never become
+        // the bottleneck of the layer pipeline but cost few neuron units.
+        pp = n.div_ceil(g0).clamp(1, pp);
+    }
     if pp * wb > 4096 {
         return Err(Error::Input(format!(
             "layer {:?}: a weight word of {pp} x {wb} bits exceeds 4096 bits; lower --parallel",
@@ -709,6 +735,7 @@ fn plan_layer(
         // One neuron unit per accumulator: the neuron phase of a group is one cycle.
         if let Some(u) = opts.neuron_units
             && u != pp
+            && first_groups.is_none()
         {
             return Err(Error::Input(format!(
                 "layer {:?}: --arch mem updates the P = {pp} neurons of a group in one cycle; \

@@ -1,6 +1,7 @@
 //! askama templates from `hdl_templates/`: every generated text file comes from one of them.
 
 use askama::Template;
+use serde::Serialize;
 
 use crate::plan::{
     EncoderPlan, Header, LayerPlan, LeakHw, LoaderPlan, Plan, ReadoutPlan, ResetHw, SpikeInPlan,
@@ -45,6 +46,13 @@ struct ScannerV<'a> {
 #[derive(Template)]
 #[template(path = "lfsr_encoder.v", escape = "none")]
 struct EncoderV<'a> {
+    h: &'a Header,
+    e: &'a EncoderPlan,
+}
+
+#[derive(Template)]
+#[template(path = "lfsr_serial.v", escape = "none")]
+struct EncoderSerialV<'a> {
     h: &'a Header,
     e: &'a EncoderPlan,
 }
@@ -126,7 +134,12 @@ pub fn verilog(plan: &Plan) -> Result<Vec<GeneratedFile>> {
         f(format!("{}_loader.v", h.p), r(LoaderV { h, ld })?);
     }
     if let Some(e) = &plan.encoder {
-        f(format!("{}_lfsr_encoder.v", h.p), r(EncoderV { h, e })?);
+        let text = if e.serial {
+            r(EncoderSerialV { h, e })?
+        } else {
+            r(EncoderV { h, e })?
+        };
+        f(format!("{}_lfsr_encoder.v", h.p), text);
     }
     if let Some(s) = &plan.spike_in {
         f(format!("{}_spike_input.v", h.p), r(SpikeInV { h, s })?);
@@ -179,4 +192,104 @@ pub fn multi_testbench(prefixes: &[String]) -> Result<GeneratedFile> {
         name: "multi_tb.v".into(),
         text: r(MultiTb { prefixes })?,
     })
+}
+
+/// Parameters of the UART board wrapper.
+#[derive(Clone, Debug, Serialize)]
+pub struct UartParams {
+    /// Board clock (MHz).
+    pub clock_mhz: u32,
+    /// Baud rate.
+    pub baud: u32,
+    /// Default clock cycles per bit.
+    pub clks_per_bit: u32,
+    /// Bit counter width (holds 1.5 bit times).
+    pub cw: usize,
+    /// Lane counter width.
+    pub lw: usize,
+    /// Pixel counter width.
+    pub pw: usize,
+    /// Cycles per bit in the UART testbench.
+    pub tb_clks_per_bit: u32,
+    /// UART testbench watchdog (cycles waiting for the class).
+    pub tb_timeout: u64,
+}
+
+/// iCEBreaker clock (12 MHz oscillator on pin 35).
+pub const BOARD_CLOCK_MHZ: u32 = 12;
+/// Default baud rate of the UART wrapper.
+pub const BAUD: u32 = 115_200;
+
+#[derive(Template)]
+#[template(path = "uart.v", escape = "none")]
+struct UartV<'a> {
+    h: &'a Header,
+    r: &'a ReadoutPlan,
+    e: &'a EncoderPlan,
+    ld: Option<&'a LoaderPlan>,
+    u: &'a UartParams,
+}
+
+#[derive(Template)]
+#[template(path = "uart_tb.v", escape = "none")]
+struct UartTbV<'a> {
+    h: &'a Header,
+    r: &'a ReadoutPlan,
+    e: &'a EncoderPlan,
+    ld: Option<&'a LoaderPlan>,
+    u: &'a UartParams,
+}
+
+#[derive(Template)]
+#[template(path = "icebreaker.pcf", escape = "none")]
+struct Pcf<'a> {
+    top: &'a str,
+}
+
+/// The UART board wrapper, its testbench and the iCEBreaker pin constraints (LFSR designs only:
+/// the wrapper sends pixel bytes). `None` for `--encoder spikes`.
+pub fn board(plan: &Plan) -> Result<Option<[GeneratedFile; 3]>> {
+    let Some(e) = &plan.encoder else {
+        return Ok(None);
+    };
+    let h = &plan.header;
+    let cpb = BOARD_CLOCK_MHZ * 1_000_000 / BAUD;
+    let u = UartParams {
+        clock_mhz: BOARD_CLOCK_MHZ,
+        baud: BAUD,
+        clks_per_bit: cpb,
+        cw: crate::plan::bits_for((cpb as usize) * 3 / 2 + 1),
+        lw: crate::plan::clog2(e.lanes),
+        pw: crate::plan::clog2(h.inputs),
+        tb_clks_per_bit: 4,
+        tb_timeout: h.timeout + 1000,
+    };
+    let ld = plan.loader.as_ref();
+    let top = format!("{}_uart", h.p);
+    Ok(Some([
+        GeneratedFile {
+            name: format!("{top}.v"),
+            text: r(UartV {
+                h,
+                r: &plan.readout,
+                e,
+                ld,
+                u: &u,
+            })?,
+        },
+        GeneratedFile {
+            name: format!("{top}_tb.v"),
+            text: r(UartTbV {
+                h,
+                r: &plan.readout,
+                e,
+                ld,
+                u: &u,
+            })?,
+        },
+        GeneratedFile {
+            name: "icebreaker.pcf".into(),
+            text: r(Pcf { top: &top })?,
+        },
+    ]))
 }

@@ -188,7 +188,7 @@ pub fn predict(plan: &Plan, g: &Golden) -> u64 {
                 }
             }
             (Some(enc), 1) => {
-                if in_cnt == enc.groups {
+                if in_cnt == enc.run_len {
                     in_state = 2;
                 } else {
                     in_cnt += 1;

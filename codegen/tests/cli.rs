@@ -30,7 +30,15 @@ fn bad_inputs_exit_2_and_write_nothing() {
             "--no-synth",
         ],
         // Run-time loading needs the memory architecture.
-        vec!["--arch", "regs", "--weights", "load", "--out", o, "--no-synth"],
+        vec![
+            "--arch",
+            "regs",
+            "--weights",
+            "load",
+            "--out",
+            o,
+            "--no-synth",
+        ],
         // The memory architecture has one neuron unit per accumulator.
         vec![
             "--arch",
