@@ -31,7 +31,8 @@ struct Args {
     /// Replace an existing output directory.
     #[arg(long)]
     force: bool,
-    /// Weights added per cycle per layer (P); default: whole layer up to 128.
+    /// Weights added per cycle per layer (P); default: whole layer up to 128 (--arch regs), 4
+    /// (--arch mem; later layers get fewer, see docs/hardware-architecture.md).
     #[arg(long)]
     parallel: Option<usize>,
     /// Neurons updated per cycle in the neuron phase (default min(neurons, 16)).

@@ -78,9 +78,9 @@ fn ice40_flow_small_network_bitstream_and_report() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("tiny");
-    // 24 -> 12 -> 4 with P = 2: weight words of 2 x wb <= 16 bits, one SPRAM per layer.
+    // 24 -> 12 -> 4 with P = 1: weight words of wb <= 16 bits, one SPRAM per layer.
     let m = small_model("tiny", vec![24, 12, 4], 7);
-    let d = make(&m, &opts(2), &dir, 2);
+    let d = make(&m, &opts(1), &dir, 2);
     let wb: Vec<usize> = d.plan.layers.iter().map(|l| l.pp * l.wb).collect();
     assert!(wb.iter().all(|&w| w <= 16), "{wb:?}");
     let (top, _, _) = d.board.clone().expect("LFSR design has a board wrapper");
@@ -127,9 +127,16 @@ fn spram_overflow_is_reported_with_exit_status_2() {
     if !have(&[("yosys", "yosys")]) {
         return;
     }
-    // Five loaded layers, one SPRAM each: one more than the UP5K's four.
+    // Five loaded layers, each at least one SPRAM (16-bit words): more than the UP5K's four.
     let tmp = tempfile::tempdir().unwrap();
     let m = small_model("deep", vec![8, 6, 6, 6, 6, 3], 3);
+    let plan = Plan::new(&m, &opts(2)).unwrap();
+    let need: u64 = plan
+        .layers
+        .iter()
+        .map(|l| (l.pp * l.wb).div_ceil(16) as u64)
+        .sum();
+    assert!(need >= 5);
     let path = tmp.path().join("deep.safetensors");
     kernels::model_io::save_int_model(&m, &path).unwrap();
     let out = tmp.path().join("o");
@@ -155,11 +162,14 @@ fn spram_overflow_is_reported_with_exit_status_2() {
     let stderr = String::from_utf8_lossy(&r.stderr);
     assert_eq!(r.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("SPRAM"), "{stderr}");
-    assert!(stderr.contains("by 1 (5 > 4)"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("by {} ({need} > 4)", need - 4)),
+        "{stderr}"
+    );
     let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
     assert_eq!(v["fits"], false);
-    assert_eq!(v["spram"], 5);
-    assert_eq!(v["overflow"][0]["over"], 1);
+    assert_eq!(v["spram"], need);
+    assert_eq!(v["overflow"][0]["over"], need - 4);
     assert_eq!(v["overflow"][0]["available"], 4);
     assert!(v["bitstream"].is_null());
 }
