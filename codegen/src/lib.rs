@@ -11,6 +11,7 @@ pub mod design;
 pub mod plan;
 pub mod random;
 pub mod render;
+pub mod source;
 pub mod stimulus;
 pub mod synth;
 pub mod timing;

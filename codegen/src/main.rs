@@ -11,7 +11,6 @@ use clap::Parser;
 use codegen::plan::{Arch, WeightStore};
 use codegen::stimulus::{random_samples, samples_from_images};
 use codegen::{EncoderKind, Error, Options, Plan, Target, generate, synth, write_design};
-use kernels::model_io::{AnyModel, load_any};
 
 /// Default model, relative to the repository root.
 const DEFAULT_MODEL: &str = "models/mnist_mlp_int8.safetensors";
@@ -22,7 +21,8 @@ const DEFAULT_MODEL: &str = "models/mnist_mlp_int8.safetensors";
     about = "Synthesizable Verilog for an integer spiking network"
 )]
 struct Args {
-    /// Integer model (safetensors, see kernels::model_io).
+    /// Model: integer or float safetensors (see docs/model-format.md) or a NIR file; float
+    /// models are quantized on the way in (8-bit weights, as `snn quantize`).
     #[arg(long, default_value = DEFAULT_MODEL)]
     model: PathBuf,
     /// Output directory (default out/<model-name>).
@@ -118,17 +118,11 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> codegen::Result<()> {
     let t0 = Instant::now();
-    let model = match load_any(&args.model)
-        .map_err(|e| Error::Input(format!("{}: {e}", args.model.display())))?
-    {
-        AnyModel::Int(m) => m,
-        AnyModel::Float(_) => {
-            return Err(Error::Input(format!(
-                "{} is a float model; quantize it first (snn quantize)",
-                args.model.display()
-            )));
-        }
-    };
+    let loaded = codegen::source::load(&args.model, &args.data)?;
+    if let Some(note) = &loaded.quantized {
+        eprintln!("codegen: {note}");
+    }
+    let model = loaded.model;
     if args.samples == 0 || args.samples > 2000 {
         return Err(Error::Input("--samples must be in 1..=2000".into()));
     }

@@ -8,7 +8,6 @@ use std::time::Instant;
 use clap::Parser;
 use codegen::stimulus::samples_from_images;
 use codegen::{EncoderKind, Options, Plan};
-use kernels::model_io::{AnyModel, load_any};
 use verify::{Error, Simulator, verify};
 
 #[derive(Parser, Debug)]
@@ -17,7 +16,8 @@ use verify::{Error, Simulator, verify};
     about = "Bit-exact co-simulation of generated Verilog against the golden model"
 )]
 struct Args {
-    /// Integer model.
+    /// Model: integer or float safetensors, or a NIR file (float models are quantized as by
+    /// codegen).
     #[arg(long, default_value = "models/mnist_mlp_int8.safetensors")]
     model: PathBuf,
     /// Test-split digits to simulate (1..=2000).
@@ -76,17 +76,11 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> verify::Result<bool> {
     let t0 = Instant::now();
-    let model = match load_any(&args.model)
-        .map_err(|e| Error::Input(format!("{}: {e}", args.model.display())))?
-    {
-        AnyModel::Int(m) => m,
-        AnyModel::Float(_) => {
-            return Err(Error::Input(format!(
-                "{} is a float model; quantize it first",
-                args.model.display()
-            )));
-        }
-    };
+    let loaded = codegen::source::load(&args.model, &args.data)?;
+    if let Some(note) = &loaded.quantized {
+        eprintln!("verify: {note}");
+    }
+    let model = loaded.model;
     if !(1..=2000).contains(&args.samples) {
         return Err(Error::Input("--samples must be in 1..=2000".into()));
     }

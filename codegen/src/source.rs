@@ -1,0 +1,105 @@
+//! Where the integer model comes from: an integer model file as is, or a float model (a
+//! safetensors float model or a NIR file from snnTorch, Norse, Sinabs, ...) quantized on the way
+//! in with the same rules as `snn quantize`, so `codegen --model net.nir` works directly.
+
+use std::path::Path;
+
+use kernels::model::{Encoding, IntModel, Model};
+use kernels::model_io::{AnyModel, load_any};
+use kernels::spikes::SpikeTrain;
+use train::quantize::{QuantConfig, quantize};
+
+use crate::random::Rng;
+use crate::{Error, Result};
+
+/// Calibration samples used to choose membrane widths when a float model is quantized.
+pub const CALIBRATION_SAMPLES: usize = 256;
+
+/// A model ready for [`crate::Plan::new`], and how it was obtained.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The integer model.
+    pub model: IntModel,
+    /// `None` for an integer model file; otherwise one line saying how it was quantized.
+    pub quantized: Option<String>,
+}
+
+/// True when the file starts with the HDF5 signature (a NIR file), whatever its extension.
+fn is_hdf5(path: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 8];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok_and(|()| magic == *b"\x89HDF\r\n\x1a\n")
+}
+
+/// Loads `path`: an integer model file, a float model file or a NIR file. Float models are
+/// quantized to 8-bit weights with a shift leak and an LFSR input encoder (seed 1, 16 lanes);
+/// membrane widths come from [`CALIBRATION_SAMPLES`] inputs: training digits from `data` when
+/// the model takes 28x28 images and the data set loads, seeded random images otherwise.
+pub fn load(path: &Path, data: &Path) -> Result<Loaded> {
+    let input_err = |e: &dyn std::fmt::Display| Error::Input(format!("{}: {e}", path.display()));
+    let float = if is_hdf5(path) || path.extension().is_some_and(|e| e == "nir") {
+        let (model, _report) = snn_nir::import(path, &snn_nir::ImportOptions::default())
+            .map_err(|e| Error::Input(e.to_string()))?; // names the file itself
+        model
+    } else {
+        match load_any(path).map_err(|e| input_err(&e))? {
+            AnyModel::Int(model) => {
+                return Ok(Loaded {
+                    model,
+                    quantized: None,
+                });
+            }
+            AnyModel::Float(model) => model,
+        }
+    };
+    quantize_float(&float, data).map_err(|e| input_err(&e))
+}
+
+fn quantize_float(float: &Model, data: &Path) -> Result<Loaded> {
+    let cfg = QuantConfig::default();
+    let pixels = float.input.len();
+    let (images, source) = match kernels::data::load_mnist(data) {
+        Ok(m) if m.train.pixels() == pixels => {
+            let n = CALIBRATION_SAMPLES.min(m.train.len());
+            let imgs: Vec<Vec<u8>> = (0..n).map(|i| m.train.image(i).to_vec()).collect();
+            (imgs, format!("{n} training digits from {}", data.display()))
+        }
+        _ => {
+            let mut rng = Rng::new(0x5EED);
+            let imgs = (0..CALIBRATION_SAMPLES)
+                .map(|_| (0..pixels).map(|_| rng.next_u64() as u8).collect())
+                .collect();
+            (
+                imgs,
+                format!("{CALIBRATION_SAMPLES} random images (no data set of this input size)"),
+            )
+        }
+    };
+    let calibration = images
+        .iter()
+        .enumerate()
+        .map(|(i, img)| {
+            let x = kernels::encode::encode_sample(&cfg.encoding, img, float.timesteps, i as u64)
+                .map_err(|e| Error::Input(e.to_string()))?;
+            x.spikes()
+                .cloned()
+                .ok_or_else(|| Error::Internal("the LFSR encoder produced no spikes".into()))
+        })
+        .collect::<Result<Vec<SpikeTrain>>>()?;
+    let q = quantize(float, &cfg, &calibration).map_err(|e| Error::Input(e.to_string()))?;
+    let Encoding::Lfsr { seed, lanes } = cfg.encoding else {
+        return Err(Error::Internal(
+            "quantization encoder is not the LFSR".into(),
+        ));
+    };
+    Ok(Loaded {
+        model: q.model,
+        quantized: Some(format!(
+            "float model quantized: {}-bit weights, shift leak, LFSR encoder (seed {seed}, \
+             {lanes} lanes), membrane widths calibrated on {source}",
+            cfg.weight_bits
+        )),
+    })
+}
