@@ -6,11 +6,11 @@
 // One timestep: (1) accept the input spike bitmap (in_valid/in_ready); accumulators := bias of
 // group 0; (2) pass 0: the scanner streams the addresses of active inputs, each reads weight word
 // (group 0, input) and adds its {{ l.pp }} weights{% if l.g > 1 %}, and the address is appended to the active-input list{% endif %};
-// (3) neuron phase of the group (one cycle): {{ l.pp }} LIF units read the group's potentials, write
-// the new ones and the group's spikes{% if l.g > 1 %}; (4) groups 1..{{ l.g - 1 }}: accumulators := the group's
+// (3) neuron phase of the group (two cycles): {{ l.pp }} LIF units read the group's potentials, then
+// the new ones and the group's spikes are written back{% if l.g > 1 %}; (4) groups 1..{{ l.g - 1 }}: accumulators := the group's
 // bias, the list is replayed (weight word group * {{ l.fi }} + input), neuron phase{% endif %}; then push the
 // output bitmap (out_valid/out_ready), keeping s[t] for the next step's reset.
-// Cycles per step: S + 2 for pass 0 (S = scanner cycles){% if l.g > 1 %}, plus (k == 0 ? 2 : k + 3) per further
+// Cycles per step: S + 3 for pass 0 (S = scanner cycles){% if l.g > 1 %}, plus (k == 0 ? 3 : k + 4) per further
 // group (k active inputs){% endif %}, plus 1 to push. Padded neurons {{ l.n }}..{{ l.npad - 1 }} have zero weights and bias.
 {%- if l.load %}
 // Weights: {{ l.wdepth }} words of {{ l.pp * l.wb }} bits written through wl_* before use (not initialised{% if l.spram %};
@@ -37,7 +37,8 @@ module {{ h.p }}_{{ l.name }}_layer (
     output wire out_first,
     output wire out_last
 );
-    localparam [2:0] S_IDLE = 3'd0, S_SCAN = 3'd1, S_LIST = 3'd2, S_NEUR = 3'd3, S_OUT = 3'd4;
+    localparam [2:0] S_IDLE = 3'd0, S_SCAN = 3'd1, S_LIST = 3'd2, S_NEUR = 3'd3, S_WB = 3'd4,
+        S_OUT = 3'd5;
 
     reg [2:0] state_q;
     reg first_q;
@@ -53,7 +54,8 @@ module {{ h.p }}_{{ l.name }}_layer (
     // High for the one cycle in which the potentials and spikes hold this timestep's final values.
     wire step_commit = (state_q == S_OUT) && can_push;
     wire clear = start && in_first;   // s[-1] = 0; v[-1] = 0 is applied through first_q
-    wire neur = (state_q == S_NEUR);
+    wire neur = (state_q == S_NEUR);   // the LIF units compute; results registered
+    wire wb = (state_q == S_WB);       // write back potentials and spikes, next group
 
     // ---- spike-address scanner (pass 0) ----
     wire scan_valid;
@@ -120,7 +122,7 @@ module {{ h.p }}_{{ l.name }}_layer (
 
     // ---- bias of the group being started ----
 {%- if l.g > 1 %}
-    wire [{{ l.gw - 1 }}:0] bias_sel = neur ? g_q + {{ l.gw }}'d1 : {{ l.gw }}'d0;
+    wire [{{ l.gw - 1 }}:0] bias_sel = wb ? g_q + {{ l.gw }}'d1 : {{ l.gw }}'d0;
     reg [{{ l.pp * l.ab - 1 }}:0] bias_g;
     always @* begin
         case (bias_sel)
@@ -130,7 +132,7 @@ module {{ h.p }}_{{ l.name }}_layer (
             default: bias_g = {{ l.pp * l.ab }}'d0;
         endcase
     end
-    wire load_bias = start || (neur && !last_group);
+    wire load_bias = start || (wb && !last_group);
 {%- else %}
     wire [{{ l.pp * l.ab - 1 }}:0] bias_g = {{ l.pp * l.ab }}'h{{ l.bias_groups[0] }};
     wire load_bias = start;
@@ -164,16 +166,29 @@ module {{ h.p }}_{{ l.name }}_layer (
     wire [{{ l.vw - 1 }}:0] state_new = v_new;
 {%- endif %}
     reg [{{ l.vw - 1 }}:0] vrd_q;
+    // Neuron-phase pipeline register (keeps the RAM writes off the LIF path).
+    reg [{{ l.vw - 1 }}:0] state_new_q;
+    reg [{{ l.pp - 1 }}:0] s_new_q;
+    always @(posedge clk) begin
+        if (neur) begin
+            state_new_q <= state_new;
+            s_new_q <= s_new;
+        end
+    end
 {%- if l.g > 1 %}
     reg [{{ l.vw - 1 }}:0] vmem [0:{{ l.g - 1 }}];
     always @(posedge clk) begin
-        if (neur) vmem[g_q] <= state_new;
+        if (wb) vmem[g_q] <= state_new_q;
         vrd_q <= vmem[g_q];
     end
-    wire [{{ l.pp - 1 }}:0] s_old = s_q[g_q*{{ l.pp }} +: {{ l.pp }}];
+    // The group's previous spikes, read ahead: g_q is stable for at least one cycle before
+    // every neuron phase (the scan or list pass), which keeps this multiplexer off the neuron
+    // phase's path.
+    reg [{{ l.pp - 1 }}:0] s_old;
+    always @(posedge clk) s_old <= s_q[g_q*{{ l.pp }} +: {{ l.pp }}];
 {%- else %}
     always @(posedge clk) begin
-        if (neur) vrd_q <= state_new;
+        if (wb) vrd_q <= state_new_q;
     end
     wire [{{ l.pp - 1 }}:0] s_old = s_q;
 {%- endif %}
@@ -195,9 +210,9 @@ module {{ h.p }}_{{ l.name }}_layer (
     always @(posedge clk) begin
         if (rst || clear) s_q <= {{ l.npad }}'d0;
 {%- if l.g > 1 %}
-        else if (neur) s_q[g_q*{{ l.pp }} +: {{ l.pp }}] <= s_new;
+        else if (wb) s_q[g_q*{{ l.pp }} +: {{ l.pp }}] <= s_new_q;
 {%- else %}
-        else if (neur) s_q <= s_new;
+        else if (wb) s_q <= s_new_q;
 {%- endif %}
     end
 
@@ -239,7 +254,8 @@ module {{ h.p }}_{{ l.name }}_layer (
                 S_SCAN: if (!scan_busy) state_q <= S_NEUR;
 {%- if l.g > 1 %}
                 S_LIST: if (list_done) state_q <= S_NEUR;
-                S_NEUR: begin
+                S_NEUR: state_q <= S_WB;
+                S_WB: begin
                     if (last_group) begin
                         g_q <= {{ l.gw }}'d0;
                         base_q <= {{ l.maw }}'d0;
@@ -252,7 +268,8 @@ module {{ h.p }}_{{ l.name }}_layer (
                     end
                 end
 {%- else %}
-                S_NEUR: state_q <= S_OUT;
+                S_NEUR: state_q <= S_WB;
+                S_WB: state_q <= S_OUT;
 {%- endif %}
                 default: if (can_push) begin
                     out_valid_q <= 1'b1;

@@ -748,7 +748,8 @@ fn plan_layer(
         opts.neuron_units.unwrap_or(16).min(n)
     };
     let npad = (g * pp).max(n).div_ceil(nu) * nu;
-    let gn = if mem { 1 } else { npad / nu };
+    // mem: the neuron phase of a group is two cycles (compute, write back).
+    let gn = if mem { 2 } else { npad / nu };
     // Accumulator range from the actual weights: bias + all negative (positive) weights.
     let (mut lo, mut hi) = (0i64, 0i64);
     for o in 0..n {

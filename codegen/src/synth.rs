@@ -241,6 +241,8 @@ pub struct Implementation {
     pub latency_us: f64,
     /// Images per second at `clock_mhz` (one image at a time).
     pub images_per_s: f64,
+    /// iCE40: latency on the iCEBreaker as generated (12 MHz oscillator, no PLL).
+    pub board_latency_us: Option<f64>,
     /// Bitstream file (iCE40).
     pub bitstream: Option<String>,
     /// Pin constraints used (iCE40).
@@ -467,6 +469,7 @@ pub fn implement_ice40(
         cycles_per_inference: cycles,
         latency_us: 0.0,
         images_per_s: 0.0,
+        board_latency_us: Some(cycles / crate::render::BOARD_CLOCK_MHZ as f64),
         bitstream: None,
         pcf: Some(pcf.into()),
     };
@@ -595,6 +598,7 @@ pub fn implement_xc7(dir: &Path, top: &str, cycles: f64) -> Result<Implementatio
         cycles_per_inference: cycles,
         latency_us: 0.0,
         images_per_s: 0.0,
+        board_latency_us: None,
         bitstream: None,
         pcf: None,
     };
@@ -660,6 +664,16 @@ impl Implementation {
                 self.latency_us, self.clock_mhz, self.images_per_s
             ),
         );
+        if let Some(b) = self.board_latency_us {
+            row(
+                &mut s,
+                "latency on the board",
+                format!(
+                    "{b:.1} us at the iCEBreaker's {} MHz oscillator (no PLL)",
+                    crate::render::BOARD_CLOCK_MHZ
+                ),
+            );
+        }
         if let Some(b) = &self.bitstream {
             row(&mut s, "bitstream", b.clone());
         }

@@ -26,12 +26,12 @@ pub fn scan_cycles(chunk: usize, chunks: usize, groups: usize, row: &[bool]) -> 
 }
 
 /// Busy cycles of a memory-based layer (`--arch mem`) for one step's input bitmap, in the terms
-/// of [`predict`]'s layer model (busy, then one neuron cycle, then push): pass 0 scans with
-/// every address accepted at once (`S` with `G = 1`); each further group costs one neuron cycle
-/// plus a list replay of `k == 0 ? 1 : k + 2` cycles (`k` active inputs).
+/// of [`predict`]'s layer model (busy, then the two neuron-phase cycles, then push): pass 0 scans
+/// with every address accepted at once (`S` with `G = 1`); each further group costs two
+/// neuron-phase cycles plus a list replay of `k == 0 ? 1 : k + 2` cycles (`k` active inputs).
 pub fn mem_busy_cycles(chunk: usize, chunks: usize, groups: usize, row: &[bool]) -> u64 {
     let k = row.iter().filter(|&&b| b).count() as u64;
-    let replay = if k == 0 { 2 } else { k + 3 };
+    let replay = if k == 0 { 3 } else { k + 4 };
     scan_cycles(chunk, chunks, 1, row) + (groups as u64 - 1) * replay
 }
 
@@ -244,9 +244,9 @@ mod tests {
         ];
         assert_eq!(scan_cycles(4, 3, 2, &row), 4 + 1 + 2);
         assert_eq!(scan_cycles(4, 3, 1, &row), 2 + 1 + 1);
-        // 3 active inputs, 3 groups: scan 2 + 1 + 1, then 2 replays of 1 + (3 + 2) cycles.
-        assert_eq!(mem_busy_cycles(4, 3, 3, &row), 4 + 2 * 6);
-        // No active input: scan 3 empty chunks, 1 group more costs 1 + 1.
-        assert_eq!(mem_busy_cycles(4, 3, 2, &[false; 10]), 3 + 2);
+        // 3 active inputs, 3 groups: scan 2 + 1 + 1, then 2 replays of 2 + (3 + 2) cycles.
+        assert_eq!(mem_busy_cycles(4, 3, 3, &row), 4 + 2 * 7);
+        // No active input: scan 3 empty chunks, 1 group more costs 2 + 1.
+        assert_eq!(mem_busy_cycles(4, 3, 2, &[false; 10]), 3 + 3);
     }
 }

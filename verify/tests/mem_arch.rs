@@ -73,3 +73,43 @@ fn mem_arch_random_networks_verilator_and_icarus() {
         assert_eq!(a, b, "Verilator and Icarus disagree on design {i}");
     }
 }
+
+/// The bundled MNIST model as implemented on the iCE40 (`--target ice40up5k`: `--arch mem`,
+/// P = 4, fc1 weights loaded at run time into SPRAM through the loader, serial LFSR encoder),
+/// first 20 test digits bit-exact in Verilator. About a minute of Verilator build:
+/// `cargo test --release -p verify --test mem_arch -- --ignored`.
+#[test]
+#[ignore = "MNIST Verilator build, about a minute"]
+fn mnist_ice40_design_bit_exact() {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let model =
+        kernels::model_io::load_int_model(root.join("models/mnist_mlp_int8.safetensors")).unwrap();
+    let mnist = kernels::data::load_mnist(root.join(kernels::data::MNIST_DIR)).unwrap();
+    let opts = Options {
+        target: codegen::Target::Ice40up5k,
+        ..Options::default()
+    };
+    let plan = codegen::Plan::new(&model, &opts).unwrap();
+    assert!(plan.loader.is_some() && plan.layers[0].mem && plan.layers[0].load);
+    let n = 20;
+    let imgs: Vec<&[u8]> = (0..n).map(|i| mnist.test.image(i)).collect();
+    let samples = codegen::stimulus::samples_from_images(&plan, &imgs).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, r) = verify::verify(
+        &model,
+        &opts,
+        &samples,
+        Some(&mnist.test.labels[..n]),
+        Simulator::Verilator,
+        tmp.path(),
+        false,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(r.bit_exact, "first mismatch: {:?}", r.first_mismatch);
+    assert_eq!(r.accuracy_hardware, r.accuracy_golden);
+    assert_eq!(r.cycles_per_inference, r.cycles_predicted);
+    eprintln!(
+        "MNIST iCE40 design, {n} digits: bit-exact, {:.1} cycles, {} values compared",
+        r.cycles_per_inference, r.values_compared
+    );
+}

@@ -245,9 +245,18 @@ fn table(rows: &[Row]) -> String {
             } else {
                 format!("{clk:.0} MHz (assumed)")
             };
+            let lat = if ice {
+                format!(
+                    "{:.0} µs ({:.0} µs at the board's 12 MHz)",
+                    f(i, "latency_us").unwrap_or(0.0),
+                    r.cycles_mean / 12.0
+                )
+            } else {
+                format!("{:.0} µs", f(i, "latency_us").unwrap_or(0.0))
+            };
             (
                 clock,
-                format!("{:.0} µs", f(i, "latency_us").unwrap_or(0.0)),
+                lat,
                 format!("{:.0}", f(i, "images_per_s").unwrap_or(0.0)),
             )
         } else {
@@ -283,6 +292,7 @@ fn table(rows: &[Row]) -> String {
 }
 
 const PAGE_HEAD: &str = include_str!("hardware_page_head.md");
+const PAGE_TAIL: &str = include_str!("hardware_page_tail.md");
 
 fn main() -> ExitCode {
     let args = match Args::try_parse() {
@@ -365,7 +375,7 @@ fn run(args: &Args) -> codegen::Result<()> {
         std::fs::write(&p, json).map_err(|e| Error::Io(format!("{}: {e}", p.display())))?;
         rows
     };
-    let page = format!("{PAGE_HEAD}\n{}\n", table(&rows));
+    let page = format!("{PAGE_HEAD}\n{}\n{PAGE_TAIL}", table(&rows));
     write_page(&args.out, &page)
 }
 
