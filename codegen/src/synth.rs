@@ -495,37 +495,64 @@ pub fn implement_ice40(
         imp.overflow = ov;
         return Ok(imp);
     }
-    let out = run_logged(
-        Command::new("nextpnr-ice40")
-            .args(["--up5k", "--package", UP5K_PACKAGE, "--json"])
-            .arg("impl_ice40up5k.json")
-            .args(["--pcf", pcf, "--asc", "impl_ice40up5k.asc"])
-            .args(["--report", "nextpnr_report.json", "--freq", "24"])
-            .args([
-                "--timing-allow-fail",
-                "--seed",
-                "1",
-                "-q",
-                "-l",
-                "nextpnr.log",
-            ])
-            .current_dir(dir),
-        "nextpnr-ice40",
-        "nextpnr-ice40",
-    )?;
-    let log = std::fs::read_to_string(dir.join("nextpnr.log")).unwrap_or_default();
-    if !out.status.success() {
+    // The analytic placer (heap, the default) can fail to legalise a design near 90 %
+    // utilisation; simulated annealing is slower but packs such designs, so it is the fallback.
+    let mut log = String::new();
+    let mut placed = false;
+    for placer in ["heap", "sa"] {
+        let out = run_logged(
+            Command::new("nextpnr-ice40")
+                .args(["--up5k", "--package", UP5K_PACKAGE, "--json"])
+                .arg("impl_ice40up5k.json")
+                .args(["--pcf", pcf, "--asc", "impl_ice40up5k.asc"])
+                .args(["--report", "nextpnr_report.json", "--freq", "24"])
+                .args(["--placer", placer, "--timing-allow-fail", "--seed", "1"])
+                .args(["-q", "-l", "nextpnr.log"])
+                .current_dir(dir),
+            "nextpnr-ice40",
+            "nextpnr-ice40",
+        )?;
+        log = std::fs::read_to_string(dir.join("nextpnr.log")).unwrap_or_default();
+        if out.status.success() {
+            placed = true;
+            break;
+        }
         let ov = parse_pnr_log_overflow(&log);
         if !ov.is_empty() {
             imp.fits = false;
             imp.overflow = ov;
             return Ok(imp);
         }
-        return Err(Error::Tool(format!(
-            "nextpnr-ice40 failed in {} (see nextpnr.log):\n{}",
-            dir.display(),
-            tail(&log, 20)
-        )));
+        if !log.contains("Unable to find legal placement") {
+            return Err(Error::Tool(format!(
+                "nextpnr-ice40 failed in {} (see nextpnr.log):\n{}",
+                dir.display(),
+                tail(&log, 20)
+            )));
+        }
+    }
+    if !placed {
+        // Both placers gave up: report the packed logic cells against the device.
+        let lc = log
+            .lines()
+            .find_map(|l| {
+                let r = l.split("ICESTORM_LC:").nth(1)?;
+                r.split('/').next()?.trim().parse::<u64>().ok()
+            })
+            .unwrap_or(luts);
+        imp.fits = false;
+        imp.luts = lc;
+        imp.overflow = vec![Overflow {
+            resource: format!(
+                "logic cells (placement failed at {lc} of {} packed cells, the placers' \
+                 utilisation limit)",
+                UP5K[0].1
+            ),
+            used: lc,
+            available: UP5K[0].1,
+            over: lc.saturating_sub(UP5K[0].1),
+        }];
+        return Ok(imp);
     }
     let rp = dir.join("nextpnr_report.json");
     let report = parse_pnr_report(

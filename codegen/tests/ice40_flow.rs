@@ -232,3 +232,56 @@ fn nextpnr_overflow_lines_are_parsed() {
         ("ICESTORM_LC", 6012, 5280, 732)
     );
 }
+
+#[test]
+fn ice40_designs_lint_clean_with_board_wrapper() {
+    if !have(&[("verilator", "verilator")]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mnist =
+        kernels::model_io::load_int_model(root.join("models/mnist_mlp_int8.safetensors")).unwrap();
+    let small = small_model("lint", vec![30, 9, 5], 4);
+    let cases = [
+        (&mnist, opts(4), "mnist"),
+        (
+            &mnist,
+            Options {
+                weights: WeightStore::Auto,
+                ..opts(2)
+            },
+            "mnist2",
+        ),
+        (&small, opts(1), "small1"),
+        (
+            &small,
+            Options {
+                weights: WeightStore::Rom,
+                ..opts(5)
+            },
+            "small5",
+        ),
+    ];
+    for (m, o, name) in cases {
+        let dir = tmp.path().join(name);
+        let d = make(m, &o, &dir, 1);
+        let (top, uart, _) = d.board.clone().unwrap();
+        let out = Command::new("verilator")
+            .args(["--lint-only", "-Wall", "--top-module", &top])
+            .args(&d.sources)
+            .arg(&uart)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success() && text.trim().is_empty(),
+            "{name}:\n{text}"
+        );
+    }
+}

@@ -83,7 +83,6 @@ fn configs() -> Vec<Config> {
         c("xc7-mem-p16", "xc7", "mem", Some(16), None),
         c("xc7-mem-p32", "xc7", "mem", Some(32), None),
         c("xc7-mem-p64", "xc7", "mem", Some(64), None),
-        c("xc7-regs-nu8", "xc7", "regs", Some(128), Some(8)),
         c("xc7-regs-nu16", "xc7", "regs", Some(128), Some(16)),
     ]
 }
