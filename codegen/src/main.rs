@@ -31,7 +31,7 @@ struct Args {
     /// Replace an existing output directory.
     #[arg(long)]
     force: bool,
-    /// Weights added per cycle per layer (P); default: whole layer up to 128 (--arch regs), 4
+    /// Weights added per cycle per layer (P); default: whole layer up to 128 (--arch regs), 2
     /// (--arch mem; later layers get fewer, see docs/hardware-architecture.md).
     #[arg(long)]
     parallel: Option<usize>,

@@ -717,7 +717,7 @@ fn plan_layer(
     check_identifier(&l.name, "layer name").map_err(|e| Error::Input(e.to_string()))?;
     let wb = l.weight_bits as usize;
     let mem = opts.resolved_arch() == Arch::Mem;
-    let mut pp = opts.parallel.unwrap_or(if mem { 4 } else { 128 }).min(n);
+    let mut pp = opts.parallel.unwrap_or(if mem { 2 } else { 128 }).min(n);
     if mem && let Some(g0) = first_groups {
         // Later layers see far fewer spikes than the first: give them only as many lanes as
         // keep their group count at or below the first layer's, so that they never become

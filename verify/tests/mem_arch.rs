@@ -75,7 +75,7 @@ fn mem_arch_random_networks_verilator_and_icarus() {
 }
 
 /// The bundled MNIST model as implemented on the iCE40 (`--target ice40up5k`: `--arch mem`,
-/// P = 4, fc1 weights loaded at run time into SPRAM through the loader, serial LFSR encoder),
+/// P = 2, fc1 weights loaded at run time into SPRAM through the loader, serial LFSR encoder),
 /// first 20 test digits bit-exact in Verilator. About a minute of Verilator build:
 /// `cargo test --release -p verify --test mem_arch -- --ignored`.
 #[test]

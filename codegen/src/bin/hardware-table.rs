@@ -77,8 +77,8 @@ fn configs() -> Vec<Config> {
         neuron_units: nu,
     };
     vec![
+        c("ice40-mem-p1", "ice40up5k", "mem", Some(1), None),
         c("ice40-mem-p2", "ice40up5k", "mem", Some(2), None),
-        c("ice40-mem-p4", "ice40up5k", "mem", Some(4), None),
         c("ice40-mem-p8", "ice40up5k", "mem", Some(8), None),
         c("xc7-mem-p16", "xc7", "mem", Some(16), None),
         c("xc7-mem-p32", "xc7", "mem", Some(32), None),
