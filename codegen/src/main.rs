@@ -12,9 +12,6 @@ use codegen::plan::{Arch, WeightStore};
 use codegen::stimulus::{random_samples, samples_from_images};
 use codegen::{EncoderKind, Error, Options, Plan, Target, generate, synth, write_design};
 
-/// Default model, relative to the repository root.
-const DEFAULT_MODEL: &str = "models/mnist_mlp_int8.safetensors";
-
 #[derive(Parser, Debug)]
 #[command(
     version,
@@ -23,7 +20,7 @@ const DEFAULT_MODEL: &str = "models/mnist_mlp_int8.safetensors";
 struct Args {
     /// Model: integer or float safetensors (see docs/model-format.md) or a NIR file; float
     /// models are quantized on the way in (8-bit weights, as `snn quantize`).
-    #[arg(long, default_value = DEFAULT_MODEL)]
+    #[arg(long, default_value = codegen::source::DEFAULT_MODEL)]
     model: PathBuf,
     /// Output directory (default out/<model-name>).
     #[arg(long)]
@@ -116,8 +113,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: Args) -> codegen::Result<()> {
+fn run(mut args: Args) -> codegen::Result<()> {
     let t0 = Instant::now();
+    args.model = codegen::source::bundled(&args.model, codegen::source::DEFAULT_MODEL);
+    args.data = codegen::source::bundled(&args.data, kernels::data::MNIST_DIR);
     let loaded = codegen::source::load(&args.model, &args.data)?;
     if let Some(note) = &loaded.quantized {
         eprintln!("codegen: {note}");

@@ -2,7 +2,7 @@
 //! safetensors float model or a NIR file from snnTorch, Norse, Sinabs, ...) quantized on the way
 //! in with the same rules as `snn quantize`, so `codegen --model net.nir` works directly.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use kernels::model::{Encoding, IntModel, Model};
 use kernels::model_io::{AnyModel, load_any};
@@ -11,6 +11,26 @@ use train::quantize::{QuantConfig, quantize};
 
 use crate::random::Rng;
 use crate::{Error, Result};
+
+/// The bundled integer model, relative to the repository root.
+pub const DEFAULT_MODEL: &str = "models/mnist_mlp_int8.safetensors";
+
+/// Resolves a default path (`DEFAULT_MODEL`, `kernels::data::MNIST_DIR`) given relative to the
+/// repository root: as is when it exists from the working directory, else inside the checkout
+/// this binary was built from, so `codegen` and `verify` also work outside the repository root.
+/// Paths the user typed are never rewritten.
+pub fn bundled(path: &Path, default: &str) -> PathBuf {
+    if path != Path::new(default) || path.exists() {
+        return path.to_path_buf();
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let there = root.join(default);
+    if there.exists() {
+        there
+    } else {
+        path.to_path_buf()
+    }
+}
 
 /// Calibration samples used to choose membrane widths when a float model is quantized.
 pub const CALIBRATION_SAMPLES: usize = 256;

@@ -18,7 +18,7 @@ use verify::{Error, Simulator, verify};
 struct Args {
     /// Model: integer or float safetensors, or a NIR file (float models are quantized as by
     /// codegen).
-    #[arg(long, default_value = "models/mnist_mlp_int8.safetensors")]
+    #[arg(long, default_value = codegen::source::DEFAULT_MODEL)]
     model: PathBuf,
     /// Test-split digits to simulate (1..=2000).
     #[arg(long, default_value_t = 200)]
@@ -74,8 +74,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: Args) -> verify::Result<bool> {
+fn run(mut args: Args) -> verify::Result<bool> {
     let t0 = Instant::now();
+    args.model = codegen::source::bundled(&args.model, codegen::source::DEFAULT_MODEL);
+    args.data = codegen::source::bundled(&args.data, kernels::data::MNIST_DIR);
     let loaded = codegen::source::load(&args.model, &args.data)?;
     if let Some(note) = &loaded.quantized {
         eprintln!("verify: {note}");
