@@ -364,7 +364,7 @@ impl<W: Copy> Conv2d<W> {
         })
     }
 
-    /// The geometry.
+    /// The geometry this convolution was built for (shapes, stride, padding).
     pub fn geometry(&self) -> &ConvGeometry {
         &self.geom
     }

@@ -48,16 +48,22 @@ pub fn read_idx(path: impl AsRef<Path>) -> Result<IdxArray> {
     let path = path.as_ref();
     let name = path.display().to_string();
     let file = File::open(path).map_err(|e| Error::Io(format!("{name}: cannot open: {e}")))?;
-    let mut reader = BufReader::new(file);
+    read_idx_from(BufReader::new(file), &name)
+}
+
+/// Reads IDX data, gzip or plain, from any reader (a file, a socket, bytes in memory); `name`
+/// labels errors. The same checks as [`read_idx`] apply: header before allocation, no
+/// truncation, no trailing bytes.
+pub fn read_idx_from(mut reader: impl Read, name: &str) -> Result<IdxArray> {
     let mut head = [0u8; 2];
     // Peek at the first two bytes to tell gzip from plain, then chain them back in front.
-    let n = read_up_to(&mut reader, &mut head).map_err(|e| io_err(&name, e))?;
+    let n = read_up_to(&mut reader, &mut head).map_err(|e| io_err(name, e))?;
     let prefix = std::io::Cursor::new(head[..n].to_vec());
     let chained = prefix.chain(reader);
     if n == 2 && head == [0x1f, 0x8b] {
-        parse_idx_reader(flate2::read::GzDecoder::new(chained), &name)
+        parse_idx_reader(flate2::read::GzDecoder::new(chained), name)
     } else {
-        parse_idx_reader(chained, &name)
+        parse_idx_reader(chained, name)
     }
 }
 

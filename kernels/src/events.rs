@@ -248,46 +248,74 @@ fn slices(events: &[Event], binning: Binning) -> Result<Vec<(usize, usize)>> {
 }
 
 /// Event counts per frame, `frames x 2 x height x width` row-major (tonic `ToFrame`).
+///
+/// The counts of all frames are held at once, so their total is limited to
+/// [`MAX_FRAME_VALUES`](crate::limits::MAX_FRAME_VALUES) and checked before allocation: a short
+/// hostile file whose timestamps span hours would otherwise ask for gigabytes.
 pub fn to_frames(
     events: &[Event],
     width: usize,
     height: usize,
     binning: Binning,
 ) -> Result<Vec<Vec<u32>>> {
-    let plane = width * height;
+    let plane = sensor_plane(width, height)?;
+    let slices = slices(events, binning)?;
+    let total = slices.len().checked_mul(2 * plane);
+    if total.is_none_or(|n| n > crate::limits::MAX_FRAME_VALUES) {
+        return Err(Error::invalid(format!(
+            "{} frames of 2x{height}x{width} counts exceed the limit of {} values; use fewer \
+             or longer frames (or to_spike_train, which stores one bit per value)",
+            slices.len(),
+            crate::limits::MAX_FRAME_VALUES
+        )));
+    }
     let mut out = Vec::new();
-    for (a, b) in slices(events, binning)? {
+    for (a, b) in slices {
         let mut f = vec![0u32; 2 * plane];
         for e in &events[a..b] {
-            let (x, y) = (e.x as usize, e.y as usize);
-            if x >= width || y >= height {
-                return Err(Error::invalid(format!(
-                    "event at ({x}, {y}) is outside the {width}x{height} sensor"
-                )));
-            }
-            f[e.polarity as usize * plane + y * width + x] += 1;
+            f[pixel_index(e, width, height)?] += 1;
         }
         out.push(f);
     }
     Ok(out)
 }
 
+/// `width * height`, refusing sensors whose frames could not be indexed.
+fn sensor_plane(width: usize, height: usize) -> Result<usize> {
+    width
+        .checked_mul(height)
+        .filter(|&n| n > 0 && n <= crate::model::MAX_LAYER_ELEMENTS / 2)
+        .ok_or_else(|| Error::invalid(format!("sensor size {width}x{height} is out of range")))
+}
+
+/// Neuron index of an event: `polarity * H * W + y * W + x`, checking the address.
+fn pixel_index(e: &Event, width: usize, height: usize) -> Result<usize> {
+    let (x, y) = (e.x as usize, e.y as usize);
+    if x >= width || y >= height {
+        return Err(Error::invalid(format!(
+            "event at ({x}, {y}) is outside the {width}x{height} sensor"
+        )));
+    }
+    Ok(e.polarity as usize * width * height + y * width + x)
+}
+
 /// Bins events into a spike train of `frames` steps and `2 * height * width` neurons: a neuron
 /// spikes in a step when at least one event of its polarity and pixel fell in that frame.
+///
+/// Bits are set straight from the event slices, without building count frames, so memory is
+/// one bit per neuron and step (at most [`MAX_TIMESTEPS`] steps).
 pub fn to_spike_train(
     events: &[Event],
     width: usize,
     height: usize,
     binning: Binning,
 ) -> Result<SpikeTrain> {
-    let frames = to_frames(events, width, height, binning)?;
-    let neurons = 2 * width * height;
-    let mut train = SpikeTrain::zeros(frames.len(), neurons);
-    for (t, f) in frames.iter().enumerate() {
-        for (n, &c) in f.iter().enumerate() {
-            if c > 0 {
-                train.set(t, n, true);
-            }
+    let neurons = 2 * sensor_plane(width, height)?;
+    let slices = slices(events, binning)?;
+    let mut train = SpikeTrain::zeros(slices.len(), neurons);
+    for (t, (a, b)) in slices.into_iter().enumerate() {
+        for e in &events[a..b] {
+            train.set(t, pixel_index(e, width, height)?, true);
         }
     }
     Ok(train)

@@ -258,7 +258,7 @@ pub struct MemoryBits {
 /// The energy estimate per inference.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Energy {
-    /// The constants used.
+    /// The per-operation energies the estimate was computed with.
     pub model: EnergyModel,
     /// `synaptic_ops * E_AC + analog_macs * E_MAC`, pJ per inference.
     pub snn_pj: f64,
@@ -339,7 +339,7 @@ impl MetricsAccumulator {
         })
     }
 
-    /// The network description.
+    /// The network description the fan-out tables were built from.
     pub fn desc(&self) -> &NetDesc {
         &self.desc
     }

@@ -79,7 +79,9 @@ pub enum Encoding {
         /// Seed of the generator.
         seed: u64,
     },
-    /// Poisson rate coding.
+    /// Poisson-process rate coding: each pixel is a Poisson process binned into steps, with
+    /// the rate chosen so the per-step spike probability equals the intensity
+    /// ([`crate::encode::rate::poisson_u8`]).
     Poisson {
         /// Seed of the generator.
         seed: u64,

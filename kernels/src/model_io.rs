@@ -15,7 +15,7 @@
 //! writes through a temporary file that is renamed into place, so a failed save never leaves a
 //! partial file.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 
@@ -33,7 +33,8 @@ use crate::neuron::{IntLifParams, Neuron};
 pub const FORMAT_NAME: &str = "snn-model";
 /// The format version this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
-/// Largest model file accepted, checked before the file is read (1 GiB).
+/// Largest model file accepted, checked before the file is read (1 GiB). The other model limits
+/// are in [`crate::limits`].
 pub const MAX_MODEL_FILE_BYTES: u64 = 1 << 30;
 
 /// Whether a file holds a float or an integer model.
@@ -56,7 +57,7 @@ pub enum AnyModel {
 }
 
 impl AnyModel {
-    /// The model's kind.
+    /// Whether the file held a float or an integer model.
     pub fn kind(&self) -> ModelKind {
         match self {
             AnyModel::Float(_) => ModelKind::Float,
@@ -64,7 +65,7 @@ impl AnyModel {
         }
     }
 
-    /// The model's name.
+    /// The model's name (a safe identifier: it becomes the Verilog module prefix).
     pub fn name(&self) -> &str {
         match self {
             AnyModel::Float(m) => &m.name,
@@ -154,27 +155,86 @@ struct OwnedTensor {
     data: Vec<u8>,
 }
 
-fn write_file(path: &Path, topology: &Topology, tensors: Vec<OwnedTensor>) -> Result<()> {
-    let name = path.display().to_string();
+/// Byte width of one element of `dtype` (only the dtypes this module writes).
+fn dtype_size(dtype: Dtype) -> usize {
+    match dtype {
+        Dtype::I8 | Dtype::U8 => 1,
+        Dtype::I16 => 2,
+        Dtype::I64 | Dtype::F64 => 8,
+        _ => 4,
+    }
+}
+
+/// Encodes a safetensors file byte-deterministically: the same model gives the same bytes.
+///
+/// `safetensors::serialize` takes its metadata as a `HashMap`, whose iteration order changes
+/// from run to run, so files of one model differed byte for byte. This writer emits the
+/// header with a fixed key order (`__metadata__` first, its keys sorted, then tensors in data
+/// order) and lays tensors out like `safetensors::serialize` does (widest dtype first, then by
+/// name, so every tensor is aligned to its element size), padding the header with spaces to a
+/// multiple of 8 bytes. The result is read back by `SafeTensors::deserialize` in the tests.
+fn encode_file(name: &str, topology: &Topology, mut tensors: Vec<OwnedTensor>) -> Result<Vec<u8>> {
+    use std::collections::BTreeMap;
     let topo = serde_json::to_string(topology)
         .map_err(|e| Error::invalid(format!("{name}: cannot encode topology: {e}")))?;
-    let meta: HashMap<String, String> = [
-        ("format".to_string(), FORMAT_NAME.to_string()),
-        ("format_version".to_string(), FORMAT_VERSION.to_string()),
-        ("topology".to_string(), topo),
+    let meta: BTreeMap<&str, String> = [
+        ("format", FORMAT_NAME.to_string()),
+        ("format_version", FORMAT_VERSION.to_string()),
+        ("topology", topo),
     ]
     .into_iter()
     .collect();
-    let views = tensors
-        .iter()
-        .map(|t| {
-            TensorView::new(t.dtype, t.shape.clone(), &t.data)
-                .map(|v| (t.name.clone(), v))
-                .map_err(|e| Error::invalid(format!("{name}: tensor {}: {e}", t.name)))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let bytes = safetensors::serialize(views, &Some(meta))
-        .map_err(|e| Error::invalid(format!("{name}: cannot serialize: {e}")))?;
+    tensors.sort_by(|a, b| {
+        dtype_size(b.dtype)
+            .cmp(&dtype_size(a.dtype))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    // Build the header text by hand so that the key order cannot depend on serde_json's map
+    // type (BTreeMap or, with its `preserve_order` feature, insertion order).
+    let mut header = String::from("{\"__metadata__\":");
+    header.push_str(&to_json(&meta, name)?);
+    let mut offset = 0usize;
+    for t in &tensors {
+        let count: usize = t.shape.iter().product();
+        if t.data.len() != count * dtype_size(t.dtype) {
+            return Err(Error::invalid(format!(
+                "{name}: tensor {}: {} bytes do not match shape {:?}",
+                t.name,
+                t.data.len(),
+                t.shape
+            )));
+        }
+        let end = offset + t.data.len();
+        header.push(',');
+        header.push_str(&to_json(&t.name, name)?);
+        header.push_str(":{\"dtype\":");
+        header.push_str(&to_json(&t.dtype, name)?);
+        header.push_str(",\"shape\":");
+        header.push_str(&to_json(&t.shape, name)?);
+        header.push_str(&format!(",\"data_offsets\":[{offset},{end}]}}"));
+        offset = end;
+    }
+    header.push('}');
+    while header.len() % 8 != 0 {
+        header.push(' ');
+    }
+    let mut out = Vec::with_capacity(8 + header.len() + offset);
+    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for t in &tensors {
+        out.extend_from_slice(&t.data);
+    }
+    Ok(out)
+}
+
+/// One piece of the header as compact JSON.
+fn to_json<T: Serialize + ?Sized>(v: &T, file: &str) -> Result<String> {
+    serde_json::to_string(v)
+        .map_err(|e| Error::invalid(format!("{file}: cannot encode the header: {e}")))
+}
+
+fn write_file(path: &Path, topology: &Topology, tensors: Vec<OwnedTensor>) -> Result<()> {
+    let bytes = encode_file(&path.display().to_string(), topology, tensors)?;
     atomic_write(path, &bytes)
 }
 
@@ -202,8 +262,20 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Saves a float model. The model is validated first; nothing is written when it is invalid.
 pub fn save_model(model: &Model, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    let pname = path.display().to_string();
-    model.validate().map_err(|e| with_path(&pname, e))?;
+    let (topology, tensors) = float_parts(model, &path.display().to_string())?;
+    write_file(path, &topology, tensors)
+}
+
+/// The topology and tensors of a float model, validated first.
+fn float_parts(model: &Model, pname: &str) -> Result<(Topology, Vec<OwnedTensor>)> {
+    model.validate().map_err(|e| with_path(pname, e))?;
+    let ops: Vec<_> = model
+        .layers
+        .iter()
+        .map(|l| (l.op, !l.bias.is_empty()))
+        .collect();
+    crate::limits::check_model_size(model.input, &ops, model.timesteps)
+        .map_err(|e| with_path(pname, e))?;
     let mut layers = Vec::new();
     let mut tensors = Vec::new();
     for l in &model.layers {
@@ -242,14 +314,26 @@ pub fn save_model(model: &Model, path: impl AsRef<Path>) -> Result<()> {
         encoding: model.encoding,
         layers,
     };
-    write_file(path, &topology, tensors)
+    Ok((topology, tensors))
 }
 
 /// Saves an integer model. The model is validated first; nothing is written when it is invalid.
 pub fn save_int_model(model: &IntModel, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    let pname = path.display().to_string();
-    model.validate().map_err(|e| with_path(&pname, e))?;
+    let (topology, tensors) = int_parts(model, &path.display().to_string())?;
+    write_file(path, &topology, tensors)
+}
+
+/// The topology and tensors of an integer model, validated first.
+fn int_parts(model: &IntModel, pname: &str) -> Result<(Topology, Vec<OwnedTensor>)> {
+    model.validate().map_err(|e| with_path(pname, e))?;
+    let ops: Vec<_> = model
+        .layers
+        .iter()
+        .map(|l| (l.op, !l.bias.is_empty()))
+        .collect();
+    crate::limits::check_model_size(model.input, &ops, model.timesteps)
+        .map_err(|e| with_path(pname, e))?;
     let mut layers = Vec::new();
     let mut tensors = Vec::new();
     for l in &model.layers {
@@ -290,7 +374,18 @@ pub fn save_int_model(model: &IntModel, path: impl AsRef<Path>) -> Result<()> {
         encoding: model.encoding,
         layers,
     };
-    write_file(path, &topology, tensors)
+    Ok((topology, tensors))
+}
+
+/// The bytes of a model file for `model`, exactly what [`save_any`] writes: the model is
+/// validated first, and the same model always gives the same bytes.
+pub fn model_bytes(model: &AnyModel) -> Result<Vec<u8>> {
+    let name = format!("model {:?}", model.name());
+    let (topology, tensors) = match model {
+        AnyModel::Float(m) => float_parts(m, &name)?,
+        AnyModel::Int(m) => int_parts(m, &name)?,
+    };
+    encode_file(&name, &topology, tensors)
 }
 
 /// Saves a model of either kind.
@@ -388,8 +483,13 @@ fn parse<'a>(bytes: &'a [u8], path: &str) -> Result<Parsed<'a>> {
             ),
         ));
     }
-    let topology: Topology = serde_json::from_str(field("topology")?)
-        .map_err(|e| ferr(path, format!("metadata field \"topology\": {e}")))?;
+    let text = field("topology")?;
+    let topology: Topology = serde_json::from_str(text).map_err(|e| {
+        ferr(
+            path,
+            format!("metadata field \"topology\": {e}{}", json_context(text, &e)),
+        )
+    })?;
     check_identifier(&topology.name, "model name").map_err(|e| with_path(path, e))?;
     if topology.layers.is_empty() || topology.layers.len() > MAX_LAYERS {
         return Err(ferr(
@@ -407,6 +507,27 @@ fn parse<'a>(bytes: &'a [u8], path: &str) -> Result<Parsed<'a>> {
         tensors,
         unclaimed,
     })
+}
+
+/// The JSON text around a parse error, so that the message shows the offending field (serde
+/// only gives a line and column, e.g. for a `NaN` that Python's `json.dumps` writes).
+fn json_context(text: &str, e: &serde_json::Error) -> String {
+    let Some(line) = text.lines().nth(e.line().saturating_sub(1)) else {
+        return String::new();
+    };
+    let chars: Vec<char> = line.chars().collect();
+    let col = e.column().min(chars.len());
+    let from = col.saturating_sub(40);
+    let to = (col + 10).min(chars.len());
+    let snippet: String = chars[from..to]
+        .iter()
+        .map(|&c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if snippet.trim().is_empty() {
+        String::new()
+    } else {
+        format!(" (near `{snippet}`)")
+    }
 }
 
 impl<'a> Parsed<'a> {
@@ -658,6 +779,19 @@ pub fn load_any(path: impl AsRef<Path>) -> Result<AnyModel> {
 /// Loads a model of either kind from the bytes of a file; `name` labels errors.
 pub fn load_any_bytes(bytes: &[u8], name: &str) -> Result<AnyModel> {
     let p = parse(bytes, name)?;
+    // Totals first, from the topology alone: the size limits hold before any tensor is
+    // converted (a malformed layer entry is skipped here and reported by its own check).
+    let ops: Vec<(LayerOp, bool)> = p
+        .topology
+        .layers
+        .iter()
+        .filter_map(|v| {
+            let op = serde_json::from_value(v.get("op")?.clone()).ok()?;
+            Some((op, v.get("bias").and_then(|b| b.as_bool()).unwrap_or(false)))
+        })
+        .collect();
+    crate::limits::check_model_size(p.topology.input, &ops, p.topology.timesteps)
+        .map_err(|e| with_path(name, e))?;
     match p.topology.kind {
         ModelKind::Float => float_from(p).map(AnyModel::Float),
         ModelKind::Int => int_from(p).map(AnyModel::Int),

@@ -97,7 +97,7 @@ pub enum Neuron {
 }
 
 impl Neuron {
-    /// The membrane parameters.
+    /// The LIF membrane parameters (for a current-based neuron, those of its membrane stage).
     pub fn lif(&self) -> &LifParams {
         match self {
             Neuron::Lif(p) => p,
@@ -268,12 +268,14 @@ pub struct IntLifParams {
 }
 
 impl IntLifParams {
-    /// Smallest membrane value.
+    /// Smallest membrane value, `-2^(membrane_bits - 1)`: the lower saturation bound of the
+    /// contract's `sat`.
     pub fn v_min(&self) -> i64 {
         -(1i64 << (self.membrane_bits - 1))
     }
 
-    /// Largest membrane value.
+    /// Largest membrane value, `2^(membrane_bits - 1) - 1`: the upper saturation bound of the
+    /// contract's `sat`.
     pub fn v_max(&self) -> i64 {
         (1i64 << (self.membrane_bits - 1)) - 1
     }

@@ -164,7 +164,7 @@ impl SpikeVec {
         &BitSlice::from_slice(&self.words)[..self.neurons]
     }
 
-    /// Dense booleans.
+    /// The spikes as one `bool` per neuron (for tests and display; the hot paths never unpack).
     pub fn to_bools(&self) -> Vec<bool> {
         (0..self.neurons).map(|i| self.get(i)).collect()
     }

@@ -116,7 +116,14 @@ fn read_graph(group: &Group, path: &str, depth: usize) -> Result<Graph, Error> {
     let shape = edges_ds
         .shape()
         .map_err(|e| h5err(&format!("{path}/edges"), e))?;
-    let flat = if shape.iter().product::<u64>() == 0 {
+    // Checked: a corrupt dataspace can declare dimensions whose product overflows (found by
+    // the `nir` fuzz target; it wrapped to 0 in release builds and read as "no edges").
+    let Some(count) = shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d)) else {
+        return Err(Error::Format(format!(
+            "{path}/edges has shape {shape:?}, whose size overflows"
+        )));
+    };
+    let flat = if count == 0 {
         Vec::new()
     } else {
         if shape.len() != 2 || shape[1] != 2 || shape[0] as usize > MAX_NODES * 4 {
@@ -249,4 +256,33 @@ fn read_param(ds: &Dataset, path: &str) -> Result<Option<Param>, Error> {
         values,
         integer,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `nir` fuzz target: an edges dataset whose declared dimensions multiply past
+    /// `u64::MAX` (an overflow panic with debug assertions, a wrap to "no edges" without).
+    #[test]
+    fn edges_shape_overflow_is_a_format_error() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fuzz-regressions/nir_edges_shape_overflow.nir");
+        let bytes = std::fs::read(&path).unwrap();
+        match read_bytes(&bytes) {
+            Err(Error::Format(m)) => assert!(m.contains("overflows"), "{m}"),
+            other => panic!("expected a format error, got {other:?}"),
+        }
+    }
+
+    /// Found by the `nir` fuzz target: a neuron node whose parameter arrays are empty (a layer
+    /// of zero neurons) reached `uniform`, which indexed `v[0]` and panicked.
+    #[test]
+    fn empty_neuron_parameters_are_an_error() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fuzz-regressions/nir_empty_parameter.nir");
+        let bytes = std::fs::read(&path).unwrap();
+        let e = crate::import_bytes(&bytes, &crate::ImportOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("has no values"), "{e}");
+    }
 }

@@ -644,7 +644,11 @@ fn per_neuron(
 /// The single value of a parameter that the kernels neuron holds as a scalar: every neuron
 /// must agree (after rounding to f32), or the limitation is reported.
 fn uniform(name: &str, what: &str, v: &[f64]) -> Result<f32> {
-    let first = v[0] as f32;
+    // An empty parameter array reached here from a fuzzed file (index out of bounds).
+    let Some(&first) = v.first() else {
+        return Err(Error::node(name, format!("{what} has no values")));
+    };
+    let first = first as f32;
     if let Some(x) = v.iter().find(|x| (**x as f32) != first) {
         return Err(Error::node(
             name,
@@ -658,7 +662,9 @@ fn uniform(name: &str, what: &str, v: &[f64]) -> Result<f32> {
 }
 
 fn fmt_list(v: &[f64]) -> String {
-    let first = v[0];
+    let Some(&first) = v.first() else {
+        return "(no values)".into();
+    };
     if v.iter().all(|x| *x == first) {
         format!("{first}")
     } else {
@@ -669,7 +675,10 @@ fn fmt_list(v: &[f64]) -> String {
 /// Values as the f32 the model stores (what the runtime uses), not the f64 intermediate.
 fn fmt_f32(v: &[f64]) -> String {
     let w: Vec<f64> = v.iter().map(|x| *x as f32 as f64).collect();
-    let first = w[0] as f32;
+    let Some(&first) = w.first() else {
+        return "(no values)".into();
+    };
+    let first = first as f32;
     if w.iter().all(|x| *x as f32 == first) {
         format!("{first}")
     } else {

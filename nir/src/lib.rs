@@ -77,7 +77,12 @@ impl Error {
                 message: format!("{message} (in {p})"),
             },
             Error::Options(m) => Error::Options(m),
-            Error::Model(e) => Error::Model(e),
+            Error::Model(e) => Error::Model(match e {
+                kernels::Error::Shape(m) => kernels::Error::Shape(format!("{p}: {m}")),
+                kernels::Error::Invalid(m) => kernels::Error::Invalid(format!("{p}: {m}")),
+                kernels::Error::Format(m) => kernels::Error::Format(format!("{p}: {m}")),
+                kernels::Error::Io(m) => kernels::Error::Io(m),
+            }),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use kernels::data::{Dataset, MNIST_DIR, TEST_SAMPLES, load_mnist};
 use kernels::encode::{Encoded, encode_sample};
-use kernels::metrics::{MetricsAccumulator, NetDesc};
+use kernels::metrics::NetDesc;
 use kernels::model::{Encoding, IntModel, Model};
 use kernels::model_io::{AnyModel, load_any};
 use kernels::network::{Input, IntNetwork, Network};
@@ -156,6 +156,8 @@ impl Runner {
     /// The same model run for `t` timesteps instead of its own (accuracy against `T`).
     pub fn with_timesteps(self, t: usize) -> CliResult<Self> {
         let bad = |e: kernels::Error| CliError::input(format!("--timesteps {t}: {e}"));
+        // Before the runtime allocates anything for `t` steps.
+        kernels::limits::check_run_size(t, self.neurons()).map_err(bad)?;
         Ok(match self {
             Runner::Float { mut model, .. } => {
                 model.timesteps = t;
@@ -168,6 +170,19 @@ impl Runner {
                 Runner::Int { model, net }
             }
         })
+    }
+
+    /// Neurons of one step: the input plus every layer's output (see `kernels::limits`).
+    pub fn neurons(&self) -> usize {
+        let (input, ops): (_, Vec<_>) = match self {
+            Runner::Float { model, .. } => {
+                (model.input, model.layers.iter().map(|l| l.op).collect())
+            }
+            Runner::Int { model, .. } => (model.input, model.layers.iter().map(|l| l.op).collect()),
+        };
+        ops.iter()
+            .filter_map(|op: &kernels::model::LayerOp| op.output_shape().ok())
+            .fold(input.len(), |n, s| n.saturating_add(s.len()))
     }
 
     /// `"float"` or `"int"`.
@@ -199,6 +214,14 @@ impl Runner {
         match self {
             Runner::Float { model, .. } => model.timesteps,
             Runner::Int { model, .. } => model.timesteps,
+        }
+    }
+
+    /// The model's input shape.
+    pub fn input_shape(&self) -> kernels::model::Shape {
+        match self {
+            Runner::Float { model, .. } => model.input,
+            Runner::Int { model, .. } => model.input,
         }
     }
 
@@ -257,37 +280,6 @@ impl Runner {
                 ));
             }
         })
-    }
-
-    /// Runs image `pixels` as sample `sample` recording every layer's spikes, adds them to
-    /// `acc` and returns the class.
-    pub fn classify_recorded(
-        &self,
-        pixels: &[u8],
-        sample: u64,
-        acc: &mut MetricsAccumulator,
-    ) -> kernels::Result<usize> {
-        let x = self.encode(pixels, sample)?;
-        match (self, &x) {
-            (Runner::Float { net, .. }, Encoded::Spikes(t)) => {
-                let run = net.run(&Input::Spikes(t), true)?;
-                acc.add_run(Some(t), &run)?;
-                Ok(run.class)
-            }
-            (Runner::Float { net, .. }, Encoded::Analog(a)) => {
-                let run = net.run(&Input::Analog(a), true)?;
-                acc.add_run(None, &run)?;
-                Ok(run.class)
-            }
-            (Runner::Int { net, .. }, Encoded::Spikes(t)) => {
-                let run = net.run(t, true)?;
-                acc.add_run(Some(t), &run)?;
-                Ok(run.class)
-            }
-            (Runner::Int { .. }, Encoded::Analog(_)) => Err(kernels::Error::invalid(
-                "the integer runtime has no analog input",
-            )),
-        }
     }
 }
 

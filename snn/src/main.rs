@@ -8,6 +8,7 @@ mod bench;
 mod common;
 mod eval;
 mod nir_cmd;
+mod plot;
 mod train_cmd;
 
 use std::process::ExitCode;
@@ -38,6 +39,8 @@ enum Command {
     Import(nir_cmd::ImportArgs),
     /// Export a float model as a NIR file (--nir).
     Export(nir_cmd::ExportArgs),
+    /// SVG figures of one test digit: spike rasters, membrane traces, output counts.
+    Plot(plot::PlotArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => bench::run(a),
         Command::Import(a) => nir_cmd::run_import(a),
         Command::Export(a) => nir_cmd::run_export(a),
+        Command::Plot(a) => plot::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -585,11 +585,18 @@ pub fn compare(
         }
     }
     let mismatches = all.len();
+    // Within a timestep the earliest layer first (input, then model order): a fault shows up
+    // in the layer that causes it before the layers its spikes feed.
+    let rank = |name: &str| match plan.layers.iter().position(|l| l.name == name) {
+        Some(i) => i + 1,
+        None if name == "input" => 0,
+        None => usize::MAX,
+    };
     let first = all.into_iter().min_by_key(|m| {
         (
             m.sample,
             m.timestep.unwrap_or(usize::MAX),
-            m.layer != "input",
+            rank(&m.layer),
             m.neuron,
         )
     });
@@ -657,6 +664,11 @@ pub fn check_samples(
 /// The whole flow: generate the design for `model` into `work/design`, build it with `sim`,
 /// simulate `samples` and compare. With `vcd`, the first mismatching sample is simulated again
 /// with waveform dumping and the file is kept in `work`.
+///
+/// Everything is written into a temporary directory next to `work` that is renamed to `work`
+/// only when the flow completes (a mismatch is a completed flow: its files are the evidence).
+/// On any error the temporary directory is removed and an existing `work` is left untouched,
+/// so a failed run never leaves a half-written directory behind.
 pub fn verify(
     model: &IntModel,
     opts: &Options,
@@ -668,25 +680,62 @@ pub fn verify(
 ) -> Result<(Design, Report)> {
     sim.require()?;
     let mut design = codegen::generate(model, opts, &samples[..samples.len().min(4)], None)?;
-    std::fs::create_dir_all(work).map_err(|e| io(work, e))?;
+    let parent = match work.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(|e| io(&parent, e))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".verify-")
+        .tempdir_in(&parent)
+        .map_err(|e| io(&parent, e))?;
+    let mut report = verify_in(&mut design, samples, labels, sim, tmp.path(), vcd)?;
+    if work.exists() {
+        std::fs::remove_dir_all(work).map_err(|e| io(work, e))?;
+    }
+    let kept = tmp.keep();
+    std::fs::rename(&kept, work).map_err(|e| {
+        let _ = std::fs::remove_dir_all(&kept);
+        io(work, e)
+    })?;
+    if let Some(v) = &report.vcd {
+        // The waveform was written inside the temporary directory; name its final place.
+        let file = Path::new(v)
+            .file_name()
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        report.vcd = Some(work.join(file).display().to_string());
+    }
+    Ok((design, report))
+}
+
+/// [`verify`]'s steps, all inside the (temporary) directory `work`.
+fn verify_in(
+    design: &mut Design,
+    samples: &[Sample],
+    labels: Option<&[u8]>,
+    sim: Simulator,
+    work: &Path,
+    vcd: bool,
+) -> Result<Report> {
     let ddir = work.join("design");
-    codegen::write_design(&mut design, &ddir, true)?;
+    codegen::write_design(design, &ddir, true)?;
     let b = build(
-        &design,
+        design,
         &ddir,
         sim,
         &work.join(format!("obj_{}", sim.name())),
         false,
     )?;
     let work = work.canonicalize().map_err(|e| io(work, e))?;
-    let mut report = check_samples(&design, &b, &work, "run", samples, labels)?;
+    let mut report = check_samples(design, &b, &work, "run", samples, labels)?;
     if vcd && let Some(m) = &report.first_mismatch {
         let one = [samples[m.sample].clone()];
         let bw = match sim {
-            Simulator::Verilator => build(&design, &ddir, sim, &work.join("obj_vcd"), true)?,
+            Simulator::Verilator => build(design, &ddir, sim, &work.join("obj_vcd"), true)?,
             Simulator::Icarus => b.clone(),
         };
-        let (stim, exp, _) = write_samples(&design, &work, "vcd", &one)?;
+        let (stim, exp, _) = write_samples(design, &work, "vcd", &one)?;
         let wave = work.join(format!("sample{}.vcd", m.sample));
         run(
             &bw,
@@ -698,5 +747,5 @@ pub fn verify(
         )?;
         report.vcd = Some(wave.display().to_string());
     }
-    Ok((design, report))
+    Ok(report)
 }
