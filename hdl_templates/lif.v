@@ -22,13 +22,14 @@ module {{ h.p }}_{{ l.name }}_lif (
     localparam signed [{{ l.w - 1 }}:0] ZERO = {{ l.w }}'sd0;
 {%- endif %}
 
-    // Clamp to the membrane width.
+    // Clamp to the membrane width [VMIN, VMAX] = [-2^{{ l.mb - 1 }}, 2^{{ l.mb - 1 }} - 1]: x is in range exactly when
+    // its bits {{ l.w - 1 }}..{{ l.mb - 1 }} are all equal (a sign check, no magnitude comparators).
     function signed [{{ l.mb - 1 }}:0] sat;
         input signed [{{ l.w - 1 }}:0] x;
         begin
-            if (x > VMAX) sat = VMAX[{{ l.mb - 1 }}:0];
-            else if (x < VMIN) sat = VMIN[{{ l.mb - 1 }}:0];
-            else sat = x[{{ l.mb - 1 }}:0];
+            if (x[{{ l.w - 1 }}:{{ l.mb - 1 }}] == { {{ l.w - l.mb + 1 }}{x[{{ l.w - 1 }}]} }) sat = x[{{ l.mb - 1 }}:0];
+            else if (x[{{ l.w - 1 }}]) sat = VMIN[{{ l.mb - 1 }}:0];
+            else sat = VMAX[{{ l.mb - 1 }}:0];
         end
     endfunction
 

@@ -25,17 +25,25 @@ module {{ h.p }}_{{ l.name }}_scanner (
     wire [{{ l.nc * l.c - 1 }}:0] padded = bits;
 {%- endif %}
 
-    // Index of the lowest set bit of cur_q.
-    reg [{{ l.cw - 1 }}:0] low;
-    integer b;
-    always @* begin
-        low = {{ l.cw }}'d0;
-        for (b = {{ l.c - 1 }}; b >= 0; b = b - 1)
-            if (cur_q[b]) low = b[{{ l.cw - 1 }}:0];
-    end
+    // Index of the lowest set bit of cur_q: isolate it (cur & ~(cur - 1), sharing the decrement
+    // that clears it) and OR-encode the one-hot word, a shallow tree instead of a {{ l.c }}-deep
+    // priority chain.
+    wire [{{ l.c - 1 }}:0] dec = cur_q - {{ l.c }}'d1;
+    wire [{{ l.c - 1 }}:0] lowbit = cur_q & ~dec;
+    wire [{{ l.cw - 1 }}:0] low;
+    genvar gi, gb;
+    generate
+        for (gi = 0; gi < {{ l.cw }}; gi = gi + 1) begin : g_low
+            wire [{{ l.c - 1 }}:0] sel;
+            for (gb = 0; gb < {{ l.c }}; gb = gb + 1) begin : g_bit
+                assign sel[gb] = ((gb >> gi) % 2 == 1) ? lowbit[gb] : 1'b0;
+            end
+            assign low[gi] = |sel;
+        end
+    endgenerate
 
     wire has = |cur_q;
-    wire [{{ l.c - 1 }}:0] cur_rest = cur_q & (cur_q - {{ l.c }}'d1);
+    wire [{{ l.c - 1 }}:0] cur_rest = cur_q & dec;
     wire last_chunk = (ci_q == {{ l.ciw }}'d{{ l.nc - 1 }});
     wire advance = busy_q && (!has || (addr_ready && cur_rest == {{ l.c }}'d0));
 

@@ -19,8 +19,25 @@ module {{ h.p }}_tb;
     wire [{{ r.ow - 1 }}:0] m_data;
     wire m_valid;
     wire m_last;
+{%- if let Some(ld) = ld %}
+    // Run-time weights: streamed once, before the first image, from the layers' weight files.
+    reg [7:0] l_data = 8'd0;
+    reg l_valid = 1'b0;
+    wire l_ready;
+    wire loaded;
+    reg loading = 1'b1;
+    integer lw, lb;
+{%- for x in ld.layers %}
+    reg [{{ x.bytes * 8 - 1 }}:0] lmem_{{ loop.index0 }} [0:{{ x.words - 1 }}];
+{%- endfor %}
+{%- else %}
+    reg loading = 1'b0;
+{%- endif %}
     {{ h.top }} dut (
         .clk(clk), .rst(rst),
+{%- if ld.is_some() %}
+        .s_load_tdata(l_data), .s_load_tvalid(l_valid), .s_load_tready(l_ready), .loaded(loaded),
+{%- endif %}
         .s_axis_tdata(s_data), .s_axis_tvalid(s_valid), .s_axis_tready(s_ready),
         .m_axis_tdata(m_data), .m_axis_tvalid(m_valid), .m_axis_tready(1'b1), .m_axis_tlast(m_last)
     );
@@ -64,12 +81,29 @@ module {{ h.p }}_tb;
         repeat (4) @(posedge clk);
         @(negedge clk);
         rst = 1'b0;
+{%- if let Some(ld) = ld %}
+{%- for x in ld.layers %}
+        $readmemh("{{ x.file }}", lmem_{{ loop.index0 }}, 0, {{ x.words - 1 }});
+        for (lw = 0; lw < {{ x.words }}; lw = lw + 1)
+            for (lb = 0; lb < {{ x.bytes }}; lb = lb + 1) begin
+                l_data = lmem_{{ loop.index0 }}[lw][lb*8 +: 8];
+                l_valid = 1'b1;
+                #1;
+                if (!l_ready) begin $display("TB ERROR load refused"); $finish; end
+                @(negedge clk);
+            end
+{%- endfor %}
+        l_valid = 1'b0;
+        while (!loaded) @(negedge clk);
+        loading = 1'b0;
+{%- endif %}
     end
 
     always @(posedge clk) begin
         cycle = cycle + 1;
         idle = idle + 1;
-        if (!rst && sample < n_samples) begin
+        if (loading) idle = 0;
+        if (!rst && !loading && sample < n_samples) begin
             // Input side: a beat is accepted at this edge when valid and ready were both high.
             if (s_valid && s_ready) begin
                 idle = 0;
@@ -138,7 +172,7 @@ module {{ h.p }}_tb;
         if (trace && !rst && !done) begin
             if (dut.src_valid && dut.src_ready) $fwrite(fd_out, "I %h\n", dut.src_spikes);
 {%- for l in layers %}
-            if (dut.u_{{ l.name }}.step_commit) $fwrite(fd_out, "L {{ loop.index0 }} %h %h{% if l.syn %} %h{% endif %}\n", dut.u_{{ l.name }}.s_flat, dut.u_{{ l.name }}.v_flat{% if l.syn %}, dut.u_{{ l.name }}.syn_flat{% endif %});
+            if (dut.u_{{ l.name }}.step_commit) $fwrite(fd_out, "L {{ loop.index0 }} %h %h{% if l.syn %} %h{% endif %}\n", dut.u_{{ l.name }}.s_flat, {{ l.trace_v }}{% if l.syn %}, {{ l.trace_syn }}{% endif %});
 {%- endfor %}
         end
     end

@@ -5,6 +5,13 @@
 module {{ h.top }} (
     input  wire clk,
     input  wire rst,
+{%- if let Some(ld) = ld %}
+    // Run-time weights ({{ ld.total_bytes }} bytes, see {{ h.p }}_loader.v), before the first image.
+    input  wire [7:0] s_load_tdata,
+    input  wire s_load_tvalid,
+    output wire s_load_tready,
+    output wire loaded,
+{%- endif %}
     input  wire [{{ h.sw - 1 }}:0] s_axis_tdata,
     input  wire s_axis_tvalid,
     output wire s_axis_tready,
@@ -28,6 +35,18 @@ module {{ h.top }} (
         .out_valid(src_valid), .out_ready(src_ready), .out_spikes(src_spikes),
         .out_first(src_first), .out_last(src_last)
     );
+{%- if let Some(ld) = ld %}
+    wire ld_we;
+    wire [{{ ld.liw - 1 }}:0] ld_layer;
+    wire [{{ ld.aw - 1 }}:0] ld_addr;
+    wire [{{ ld.ww - 1 }}:0] ld_data;
+    {{ h.p }}_loader u_load (
+        .clk(clk), .rst(rst),
+        .s_data(s_load_tdata), .s_valid(s_load_tvalid), .s_ready(s_load_tready), .done(loaded),
+        .we(ld_we), .we_layer(ld_layer), .we_addr(ld_addr), .we_data(ld_data)
+    );
+    wire unused_ld = &{1'b0, ld_addr, ld_data};
+{%- endif %}
 {% for l in layers %}
     wire l_{{ l.name }}_valid;
     wire l_{{ l.name }}_ready;
@@ -36,6 +55,17 @@ module {{ h.top }} (
     wire [{{ l.n - 1 }}:0] l_{{ l.name }}_spikes;
     {{ h.p }}_{{ l.name }}_layer u_{{ l.name }} (
         .clk(clk), .rst(rst),
+{%- if l.load %}
+{%- if let Some(ld) = ld %}
+{%- for x in ld.layers %}
+{%- if x.name == l.name %}
+        .wl_en(ld_we && ld_layer == {{ ld.liw }}'d{{ loop.index0 }}),
+        .wl_addr(ld_addr[{{ l.maw - 1 }}:0]),
+        .wl_data(ld_data[{{ l.pp * l.wb - 1 }}:0]),
+{%- endif %}
+{%- endfor %}
+{%- endif %}
+{%- endif %}
         .in_valid({{ l.src }}_valid), .in_ready({{ l.src }}_ready), .in_spikes({{ l.src }}_spikes),
         .in_first({{ l.src }}_first), .in_last({{ l.src }}_last),
         .out_valid(l_{{ l.name }}_valid), .out_ready(l_{{ l.name }}_ready), .out_spikes(l_{{ l.name }}_spikes),

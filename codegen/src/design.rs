@@ -99,6 +99,10 @@ pub struct Design {
     pub sources: Vec<String>,
     /// The testbench file name.
     pub testbench: String,
+    /// The UART board wrapper (LFSR designs): top module, its file, its testbench file.
+    pub board: Option<(String, String, String)>,
+    /// Binary files to write (name, bytes): `weights.bin`, the load stream.
+    pub binaries: Vec<(String, Vec<u8>)>,
     /// Golden-model runs of the testbench samples.
     pub goldens: Vec<Golden>,
     /// Predicted cycles per sample.
@@ -140,7 +144,13 @@ pub fn generate(
     let tb_name = tb.name.clone();
     files.push(tb);
     for l in &plan.layers {
-        let mut text = l.weight_words.join("\n");
+        // A loaded memory's file holds exactly the words the load stream carries.
+        let used = if l.load {
+            &l.weight_words[..l.wdepth]
+        } else {
+            &l.weight_words[..]
+        };
+        let mut text = used.join("\n");
         text.push('\n');
         files.push(GeneratedFile {
             name: l.weight_file.clone(),
@@ -161,6 +171,22 @@ pub fn generate(
         name: "files.f".into(),
         text: list,
     });
+    let mut board = None;
+    if let Some([uart, uart_tb, pcf]) = crate::render::board(&plan)? {
+        let top = format!("{}_uart", plan.header.p);
+        let mut impl_files = sources.clone();
+        impl_files.push(uart.name.clone());
+        files.push(GeneratedFile {
+            name: synth::IMPL_SCRIPT.into(),
+            text: synth::impl_script(&impl_files, &top),
+        });
+        board = Some((top, uart.name.clone(), uart_tb.name.clone()));
+        files.extend([uart, uart_tb, pcf]);
+    }
+    let mut binaries = Vec::new();
+    if plan.loader.is_some() {
+        binaries.push(("weights.bin".to_string(), load_stream(&plan)));
+    }
     for t in TARGETS {
         files.push(GeneratedFile {
             name: synth::script_name(t),
@@ -225,6 +251,8 @@ pub fn generate(
         files,
         sources,
         testbench: tb_name,
+        board,
+        binaries,
         goldens,
         cycles,
         summary,
@@ -288,6 +316,10 @@ pub fn write_design(design: &mut Design, out: &Path, force: bool) -> Result<Path
         let p = tmp.path().join(&f.name);
         std::fs::write(&p, &f.text).map_err(|e| Error::Io(format!("{}: {e}", p.display())))?;
     }
+    for (name, bytes) in &design.binaries {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, bytes).map_err(|e| Error::Io(format!("{}: {e}", p.display())))?;
+    }
     let summary = serde_json::to_string_pretty(&design.summary)
         .map_err(|e| Error::Internal(e.to_string()))?;
     std::fs::write(tmp.path().join("summary.json"), summary)
@@ -301,4 +333,25 @@ pub fn write_design(design: &mut Design, out: &Path, force: bool) -> Result<Path
         Error::Io(format!("{}: {e}", out.display()))
     })?;
     Ok(out.to_path_buf())
+}
+
+/// The run-time weight stream of the loader: every loaded layer's words in address order, each
+/// least significant byte first (what `<model>_loader.v` expects and `weights.bin` holds).
+pub fn load_stream(plan: &Plan) -> Vec<u8> {
+    let mut out = Vec::new();
+    for l in plan.layers.iter().filter(|l| l.load) {
+        for w in &l.weight_words[..l.wdepth] {
+            let digits: Vec<u8> = w
+                .chars()
+                .rev()
+                .map(|c| c.to_digit(16).unwrap_or(0) as u8)
+                .collect();
+            for b in 0..l.wbytes {
+                let lo = digits.get(2 * b).copied().unwrap_or(0);
+                let hi = digits.get(2 * b + 1).copied().unwrap_or(0);
+                out.push(lo | (hi << 4));
+            }
+        }
+    }
+    out
 }

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
+use codegen::plan::{Arch, WeightStore};
 use codegen::stimulus::{random_samples, samples_from_images};
 use codegen::{EncoderKind, Error, Options, Plan, Target, generate, synth, write_design};
 
@@ -30,7 +31,8 @@ struct Args {
     /// Replace an existing output directory.
     #[arg(long)]
     force: bool,
-    /// Weights added per cycle per layer (P); default: whole layer up to 128.
+    /// Weights added per cycle per layer (P); default: whole layer up to 128 (--arch regs), 2
+    /// (--arch mem; later layers get fewer, see docs/hardware-architecture.md).
     #[arg(long)]
     parallel: Option<usize>,
     /// Neurons updated per cycle in the neuron phase (default min(neurons, 16)).
@@ -48,6 +50,12 @@ struct Args {
     /// Override the model's number of timesteps.
     #[arg(long)]
     timesteps: Option<usize>,
+    /// Neuron-state architecture (auto: mem for ice40up5k, regs otherwise).
+    #[arg(long, value_enum, default_value = "auto")]
+    arch: Arch,
+    /// Weight storage (auto: SPRAM loaded at run time for large layers on ice40up5k).
+    #[arg(long, value_enum, default_value = "auto")]
+    weights: WeightStore,
     /// Testbench samples (test-split digits when the data set fits the model, else random).
     #[arg(long, default_value_t = 8)]
     samples: usize,
@@ -60,6 +68,28 @@ struct Args {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+    /// Implement: ice40up5k runs Yosys synth_ice40, nextpnr-ice40 (--up5k --package sg48, the
+    /// iCEBreaker's) and icepack on the UART board wrapper and writes <model>.bin; xc7 runs Yosys
+    /// synth_xilinx. Prints resources out of the device's, fmax, latency; exit status 2 when the
+    /// design does not fit.
+    #[arg(long)]
+    implement: bool,
+}
+
+/// `--implement --json`: the implementation report with the design's identity.
+#[derive(serde::Serialize)]
+struct ImplReport<'a> {
+    model: &'a str,
+    shape: &'a str,
+    arch: &'static str,
+    parallel: Vec<usize>,
+    neuron_units: Vec<usize>,
+    weights_loaded: bool,
+    timesteps: usize,
+    samples: usize,
+    golden_accuracy: Option<f64>,
+    #[serde(flatten)]
+    implementation: &'a synth::Implementation,
 }
 
 fn main() -> ExitCode {
@@ -103,6 +133,8 @@ fn run(args: Args) -> codegen::Result<()> {
         encoder: args.encoder,
         timesteps: args.timesteps,
         spike_word: args.spike_word,
+        arch: args.arch,
+        weights: args.weights,
     };
     let plan = Plan::new(&model, &opts)?;
     // Test-split digits when they fit the model's input; random samples otherwise.
@@ -124,6 +156,9 @@ fn run(args: Args) -> codegen::Result<()> {
         .unwrap_or_else(|| PathBuf::from("out").join(&model.name));
     write_design(&mut design, &out, args.force)?;
     let gen_time = t0.elapsed().as_secs_f64();
+    if args.implement {
+        return implement(&args, &design, &out);
+    }
     let mut synth_note = String::from("not run (--no-synth)");
     if !args.no_synth {
         eprintln!(
@@ -184,5 +219,86 @@ fn run(args: Args) -> codegen::Result<()> {
         _ => println!("resources: {synth_note}; top {}", s.top),
     }
     println!("generation took {gen_time:.2} s");
+    Ok(())
+}
+
+fn implement(args: &Args, design: &codegen::Design, out: &std::path::Path) -> codegen::Result<()> {
+    let s = &design.summary;
+    let plan = &design.plan;
+    eprintln!(
+        "codegen: implementing {} for {} in {} (minutes for MNIST)",
+        s.model,
+        args.target.name(),
+        out.display()
+    );
+    let imp = match args.target {
+        Target::Ice40up5k => {
+            let Some((top, _, _)) = &design.board else {
+                return Err(Error::Input(
+                    "--implement for ice40up5k builds the UART board wrapper, which sends pixel \
+                     bytes: it needs --encoder lfsr"
+                        .into(),
+                ));
+            };
+            synth::implement_ice40(
+                out,
+                top,
+                "icebreaker.pcf",
+                s.cycles_per_inference,
+                &format!("{}.bin", s.model),
+            )?
+        }
+        Target::Xc7 => synth::implement_xc7(out, &s.top, s.cycles_per_inference)?,
+        Target::Generic => {
+            return Err(Error::Input(
+                "--implement needs a device: --target ice40up5k or xc7".into(),
+            ));
+        }
+    };
+    let report = ImplReport {
+        model: &s.model,
+        shape: &s.shape,
+        arch: if plan.layers.iter().any(|l| l.mem) {
+            "mem"
+        } else {
+            "regs"
+        },
+        parallel: plan.layers.iter().map(|l| l.pp).collect(),
+        neuron_units: plan.layers.iter().map(|l| l.nu).collect(),
+        weights_loaded: plan.loader.is_some(),
+        timesteps: s.timesteps,
+        samples: s.samples,
+        golden_accuracy: s.golden_accuracy,
+        implementation: &imp,
+    };
+    let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
+    let path = out.join(format!("implementation_{}.json", args.target.name()));
+    std::fs::write(&path, &json).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+    if args.json {
+        println!("{json}");
+    } else {
+        println!(
+            "{} ({}), arch {}, P = {:?}, T = {}",
+            s.model, s.shape, report.arch, report.parallel, s.timesteps
+        );
+        print!("{}", imp.table());
+    }
+    if !imp.fits {
+        let what: Vec<String> = imp
+            .overflow
+            .iter()
+            .map(|o| {
+                format!(
+                    "{} by {} ({} > {})",
+                    o.resource, o.over, o.used, o.available
+                )
+            })
+            .collect();
+        return Err(Error::Input(format!(
+            "the design does not fit {}: {}",
+            imp.device,
+            what.join("; ")
+        )));
+    }
     Ok(())
 }

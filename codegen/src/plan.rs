@@ -40,6 +40,34 @@ impl Target {
     }
 }
 
+/// Where neuron state lives (see docs/hardware-architecture.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Arch {
+    /// `regs` for xc7 and generic, `mem` for the iCE40 UP5K.
+    Auto,
+    /// Every neuron's current, potential and spike in registers; all `P` weights of an active
+    /// input are added in parallel and the neuron phase rotates `NU` neurons per cycle (fast,
+    /// large).
+    Regs,
+    /// Output-stationary: `P` accumulators, potentials in block RAM, a list of the active inputs
+    /// replayed once per group of `P` neurons, `P` neuron units (small, slower).
+    Mem,
+}
+
+/// Where the weights live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum WeightStore {
+    /// `load` when the weights do not fit the target's initialisable block RAM, else `rom`.
+    Auto,
+    /// Initialised from the bitstream (`$readmemh`).
+    Rom,
+    /// Written at run time through the byte-stream load port (iCE40: single-port SPRAM, which
+    /// the bitstream cannot initialise); `--arch mem` only.
+    Load,
+}
+
 /// Generation options (the command-line flags of `codegen`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Options {
@@ -55,6 +83,10 @@ pub struct Options {
     pub timesteps: Option<usize>,
     /// Bits per input beat for `--encoder spikes`.
     pub spike_word: usize,
+    /// Neuron-state architecture.
+    pub arch: Arch,
+    /// Weight storage.
+    pub weights: WeightStore,
 }
 
 impl Default for Options {
@@ -66,6 +98,8 @@ impl Default for Options {
             encoder: EncoderKind::Lfsr,
             timesteps: None,
             spike_word: 32,
+            arch: Arch::Auto,
+            weights: WeightStore::Auto,
         }
     }
 }
@@ -187,6 +221,33 @@ pub struct LayerPlan {
     pub leak_desc: String,
     /// Human-readable synaptic leak.
     pub syn_leak_desc: String,
+    /// Memory-based neuron state (`--arch mem`): `P` accumulators, potentials in RAM.
+    pub mem: bool,
+    /// Weights written at run time through the load port (no `$readmemh`).
+    pub load: bool,
+    /// Weight memory marked for the iCE40 SPRAM (`ram_style = "huge"`).
+    pub spram: bool,
+    /// Weight words in use (`mem`: `G * fi`, address `group * fi + input`).
+    pub wdepth: usize,
+    /// Bytes per weight word on the load port (little-endian).
+    pub wbytes: usize,
+    /// Active-input list address bits (`mem`, `G > 1`).
+    pub law: usize,
+    /// Active-input list depth.
+    pub ldepth: usize,
+    /// Width of the active-input counters (holds `fi`).
+    pub lw: usize,
+    /// Zero bits to extend an input address to a memory address (`maw - aiw`).
+    pub apad: usize,
+    /// Potential-memory word bits (`P * mb`, doubled with synaptic current).
+    pub vw: usize,
+    /// Bias of each group of `P` neurons (`mem`), hex literals of `P * ab` bits.
+    pub bias_groups: Vec<String>,
+    /// Testbench expression of all potentials (neuron 0 least significant), relative to the
+    /// layer instance (`mem`: the potential RAM's words).
+    pub trace_v: String,
+    /// Same for the synaptic currents.
+    pub trace_syn: String,
     /// Neuron parameters (golden model's).
     #[serde(skip)]
     pub params: IntLifParams,
@@ -212,6 +273,15 @@ pub struct EncoderPlan {
     pub depth: usize,
     /// Lane start states, hex literal (lane 0 least significant).
     pub seeds_hex: String,
+    /// One pixel per cycle with one xorshift unit (`--arch mem`), instead of one group of
+    /// `lanes` pixels per cycle.
+    pub serial: bool,
+    /// Read cycles per timestep: `groups` (parallel) or `groups * lanes` (serial).
+    pub run_len: usize,
+    /// Lane counter width.
+    pub lw: usize,
+    /// Lane start states, one 32-bit hex word per lane.
+    pub seed_words: Vec<String>,
 }
 
 /// Spike-word input parameters.
@@ -223,6 +293,40 @@ pub struct SpikeInPlan {
     pub beats: usize,
     /// Beat counter width.
     pub bw: usize,
+}
+
+/// One layer's share of the run-time weight load.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoadLayer {
+    /// Layer name.
+    pub name: String,
+    /// Words.
+    pub words: usize,
+    /// Bytes per word.
+    pub bytes: usize,
+    /// The layer's weight word bits.
+    pub width: usize,
+    /// The layer's weight address bits.
+    pub maw: usize,
+    /// `$readmemh` file with the words (testbench).
+    pub file: String,
+}
+
+/// The byte-stream weight loader (layers with `load`).
+#[derive(Clone, Debug, Serialize)]
+pub struct LoaderPlan {
+    /// Loaded layers in load order.
+    pub layers: Vec<LoadLayer>,
+    /// Layer index bits.
+    pub liw: usize,
+    /// Word counter bits (widest layer address).
+    pub aw: usize,
+    /// Byte counter bits.
+    pub bw: usize,
+    /// Assembly register bits (widest word, whole bytes).
+    pub ww: usize,
+    /// Bytes in the whole load stream.
+    pub total_bytes: usize,
 }
 
 /// Readout parameters.
@@ -284,6 +388,8 @@ pub struct Plan {
     pub spike_in: Option<SpikeInPlan>,
     /// Readout.
     pub readout: ReadoutPlan,
+    /// Run-time weight loader (when any layer has `load`).
+    pub loader: Option<LoaderPlan>,
     /// Options used.
     pub options: Options,
     /// The model (with the timesteps override applied).
@@ -333,13 +439,29 @@ pub fn hex_of_bits(bits: &[bool]) -> String {
     s
 }
 
-/// Largest weight memory (bits) per target before we refuse: the iCE40 UP5K has 30 EBR of
-/// 4 Kbit (its SPRAM cannot be initialised from the bitstream, and loading weights at run time
-/// is not implemented).
+/// Largest initialised (ROM) weight memory (bits) per target before we refuse: the iCE40 UP5K
+/// has 30 EBR of 4 Kbit; its SPRAM cannot be initialised from the bitstream, so larger weights
+/// must be loaded at run time (`--weights load`, the default there for layers above
+/// [`AUTO_LOAD_BITS`]).
 fn memory_limit_bits(target: Target) -> Option<usize> {
     match target {
         Target::Ice40up5k => Some(30 * 4096),
         _ => None,
+    }
+}
+
+/// With `--weights auto` on the iCE40, layers with more weight bits than this (8 EBR) are loaded
+/// into SPRAM at run time; smaller ones stay in initialised EBR.
+pub const AUTO_LOAD_BITS: usize = 8 * 4096;
+
+impl Options {
+    /// The architecture after resolving `auto` for the target.
+    pub fn resolved_arch(&self) -> Arch {
+        match (self.arch, self.target) {
+            (Arch::Auto, Target::Ice40up5k) => Arch::Mem,
+            (Arch::Auto, _) => Arch::Regs,
+            (a, _) => a,
+        }
     }
 }
 
@@ -395,6 +517,7 @@ impl Plan {
                         .last()
                         .map(|p: &LayerPlan| format!("l_{}", p.name))
                         .unwrap_or_else(|| "src".into());
+                    let first_groups = layers.first().map(|f: &LayerPlan| f.g);
                     layers.push(plan_layer(
                         l,
                         inputs,
@@ -403,6 +526,7 @@ impl Plan {
                         opts,
                         src,
                         &model.name,
+                        first_groups,
                     )?);
                     prev = outputs;
                 }
@@ -418,14 +542,18 @@ impl Plan {
         if layers.is_empty() {
             return Err(Error::Input("the model has no dense spiking layer".into()));
         }
-        let total_bits: usize = layers.iter().map(|l| l.fi * l.n * l.wb).sum();
+        let rom_bits: usize = layers
+            .iter()
+            .filter(|l| !l.load)
+            .map(|l| l.fi * l.n * l.wb)
+            .sum();
         if let Some(limit) = memory_limit_bits(opts.target)
-            && total_bits > limit
+            && rom_bits > limit
         {
             return Err(Error::Input(format!(
-                "the model's {total_bits} weight bits do not fit the {} block RAM ({limit} \
-                 bits); its SPRAM needs a run-time weight loader, which codegen does not \
-                 generate yet",
+                "the model's {rom_bits} initialised weight bits do not fit the {} block RAM \
+                 ({limit} bits); load them into SPRAM at run time with --arch mem --weights \
+                 load",
                 opts.target.name()
             )));
         }
@@ -454,6 +582,7 @@ impl Plan {
                         32,
                     );
                 }
+                let serial = opts.resolved_arch() == Arch::Mem;
                 let e = EncoderPlan {
                     seed,
                     lanes,
@@ -462,6 +591,12 @@ impl Plan {
                     gw2: bits_for(groups),
                     depth: 1 << gw,
                     seeds_hex: hex_of_bits(&bits),
+                    serial,
+                    run_len: if serial { groups * lanes } else { groups },
+                    lw: clog2(lanes),
+                    seed_words: (0..lanes)
+                        .map(|l| format!("{:08x}", kernels::encode::lfsr_lane_seed(seed, l as u32)))
+                        .collect(),
                 };
                 let desc = format!(
                     "{groups} beats of {lanes} 8-bit pixels per image (byte l of beat g is pixel \
@@ -517,12 +652,36 @@ impl Plan {
             timeout: worst,
             any_syn: layers.iter().any(|l| l.syn),
         };
+        let loaded: Vec<LoadLayer> = layers
+            .iter()
+            .filter(|l| l.load)
+            .map(|l| LoadLayer {
+                name: l.name.clone(),
+                words: l.wdepth,
+                bytes: l.wbytes,
+                width: l.pp * l.wb,
+                maw: l.maw,
+                file: l.weight_file.clone(),
+            })
+            .collect();
+        let loader = (!loaded.is_empty()).then(|| {
+            let maxb = loaded.iter().map(|l| l.bytes).max().unwrap();
+            LoaderPlan {
+                liw: clog2(loaded.len()),
+                aw: loaded.iter().map(|l| l.maw).max().unwrap(),
+                bw: clog2(maxb),
+                ww: maxb * 8,
+                total_bytes: loaded.iter().map(|l| l.words * l.bytes).sum(),
+                layers: loaded,
+            }
+        });
         Ok(Plan {
             header,
             layers,
             encoder,
             spike_in,
             readout,
+            loader,
             options: opts.clone(),
             model,
         })
@@ -544,6 +703,7 @@ impl Plan {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn plan_layer(
     l: &kernels::model::IntLayer,
     fi: usize,
@@ -552,10 +712,18 @@ fn plan_layer(
     opts: &Options,
     src: String,
     model_name: &str,
+    first_groups: Option<usize>,
 ) -> Result<LayerPlan> {
     check_identifier(&l.name, "layer name").map_err(|e| Error::Input(e.to_string()))?;
     let wb = l.weight_bits as usize;
-    let pp = opts.parallel.unwrap_or(128).min(n);
+    let mem = opts.resolved_arch() == Arch::Mem;
+    let mut pp = opts.parallel.unwrap_or(if mem { 2 } else { 128 }).min(n);
+    if mem && let Some(g0) = first_groups {
+        // Later layers see far fewer spikes than the first: give them only as many lanes as
+        // keep their group count at or below the first layer's, so that they never become
+        // the bottleneck of the layer pipeline but cost few neuron units.
+        pp = n.div_ceil(g0).clamp(1, pp);
+    }
     if pp * wb > 4096 {
         return Err(Error::Input(format!(
             "layer {:?}: a weight word of {pp} x {wb} bits exceeds 4096 bits; lower --parallel",
@@ -563,9 +731,25 @@ fn plan_layer(
         )));
     }
     let g = n.div_ceil(pp);
-    let nu = opts.neuron_units.unwrap_or(16).min(n);
+    let nu = if mem {
+        // One neuron unit per accumulator: the neuron phase of a group is one cycle.
+        if let Some(u) = opts.neuron_units
+            && u != pp
+            && first_groups.is_none()
+        {
+            return Err(Error::Input(format!(
+                "layer {:?}: --arch mem updates the P = {pp} neurons of a group in one cycle; \
+                 --neuron-units {u} must equal P (or be left out)",
+                l.name
+            )));
+        }
+        pp
+    } else {
+        opts.neuron_units.unwrap_or(16).min(n)
+    };
     let npad = (g * pp).max(n).div_ceil(nu) * nu;
-    let gn = npad / nu;
+    // mem: the neuron phase of a group is two cycles (compute, write back).
+    let gn = if mem { 2 } else { npad / nu };
     // Accumulator range from the actual weights: bias + all negative (positive) weights.
     let (mut lo, mut hi) = (0i64, 0i64);
     for o in 0..n {
@@ -585,7 +769,12 @@ fn plan_layer(
     let ciw = clog2(nc);
     let aiw = ciw + cw;
     let gw = clog2(g);
-    let maw = aiw + if g > 1 { gw } else { 0 };
+    let wdepth = g * fi;
+    let maw = if mem {
+        clog2(wdepth).max(aiw)
+    } else {
+        aiw + if g > 1 { gw } else { 0 }
+    };
     if maw > 24 {
         return Err(Error::Input(format!(
             "layer {:?}: weight memory of 2^{maw} words is too large",
@@ -609,7 +798,13 @@ fn plan_layer(
                 };
                 push_bits(&mut bits, w, wb);
             }
-            let addr = if g > 1 { (j << gw) | grp } else { j };
+            let addr = if mem {
+                grp * fi + j
+            } else if g > 1 {
+                (j << gw) | grp
+            } else {
+                j
+            };
             words[addr] = hex_of_bits(&bits);
         }
     }
@@ -622,8 +817,55 @@ fn plan_layer(
         };
         push_bits(&mut bbits, b, ab);
     }
+    let bias_groups: Vec<String> = (0..g)
+        .map(|grp| hex_of_bits(&bbits[grp * pp * ab..(grp + 1) * pp * ab]))
+        .collect();
+    let layer_bits = fi * n * wb;
+    let load = match opts.weights {
+        WeightStore::Rom => false,
+        WeightStore::Load => true,
+        WeightStore::Auto => mem && opts.target == Target::Ice40up5k && layer_bits > AUTO_LOAD_BITS,
+    };
+    if load && !mem {
+        return Err(Error::Input(
+            "--weights load needs --arch mem (the register architecture reads a ROM)".into(),
+        ));
+    }
+    let syn = params.syn_leak.is_some();
     let syn_leak = params.syn_leak.unwrap_or(Leak::None);
+    let inst = format!("dut.u_{}", l.name);
+    let (trace_v, trace_syn) = if !mem {
+        (format!("{inst}.v_flat"), format!("{inst}.syn_flat"))
+    } else {
+        let lo = format!("{}:0", pp * mb - 1);
+        let hi = format!("{}:{}", 2 * pp * mb - 1, pp * mb);
+        let word = |grp: usize, r: &str| {
+            if g > 1 {
+                format!("{inst}.vmem[{grp}][{r}]")
+            } else {
+                format!("{inst}.vrd_q[{r}]")
+            }
+        };
+        let cat = |r: &str| {
+            let parts: Vec<String> = (0..g).rev().map(|grp| word(grp, r)).collect();
+            format!("{{{}}}", parts.join(", "))
+        };
+        (cat(&lo), cat(&hi))
+    };
     Ok(LayerPlan {
+        trace_v,
+        trace_syn,
+        mem,
+        load,
+        spram: load && opts.target == Target::Ice40up5k,
+        wdepth,
+        wbytes: (pp * wb).div_ceil(8),
+        law: clog2(fi),
+        ldepth: 1 << clog2(fi),
+        lw: bits_for(fi),
+        apad: maw - aiw,
+        vw: pp * mb * if syn { 2 } else { 1 },
+        bias_groups,
         name: l.name.clone(),
         src,
         fi,
@@ -653,7 +895,7 @@ fn plan_layer(
         theta: params.threshold,
         leak: params.leak.into(),
         syn_leak: syn_leak.into(),
-        syn: params.syn_leak.is_some(),
+        syn,
         rule_sj: params.rule == FiringRule::Spikingjelly,
         reset: match params.reset {
             ResetMode::Subtract => ResetHw::Subtract,

@@ -25,6 +25,16 @@ pub fn scan_cycles(chunk: usize, chunks: usize, groups: usize, row: &[bool]) -> 
         .sum()
 }
 
+/// Busy cycles of a memory-based layer (`--arch mem`) for one step's input bitmap, in the terms
+/// of [`predict`]'s layer model (busy, then the two neuron-phase cycles, then push): pass 0 scans
+/// with every address accepted at once (`S` with `G = 1`); each further group costs two
+/// neuron-phase cycles plus a list replay of `k == 0 ? 1 : k + 2` cycles (`k` active inputs).
+pub fn mem_busy_cycles(chunk: usize, chunks: usize, groups: usize, row: &[bool]) -> u64 {
+    let k = row.iter().filter(|&&b| b).count() as u64;
+    let replay = if k == 0 { 3 } else { k + 4 };
+    scan_cycles(chunk, chunks, 1, row) + (groups as u64 - 1) * replay
+}
+
 fn row_bools(t: &SpikeTrain, step: usize) -> Vec<bool> {
     (0..t.neurons()).map(|n| t.get(step, n)).collect()
 }
@@ -55,7 +65,14 @@ pub fn predict(plan: &Plan, g: &Golden) -> u64 {
                 &trace[li - 1].spikes
             };
             (0..t_max)
-                .map(|t| scan_cycles(l.c, l.nc, l.g, &row_bools(src, t)))
+                .map(|t| {
+                    let row = row_bools(src, t);
+                    if l.mem {
+                        mem_busy_cycles(l.c, l.nc, l.g, &row)
+                    } else {
+                        scan_cycles(l.c, l.nc, l.g, &row)
+                    }
+                })
                 .collect()
         })
         .collect();
@@ -171,7 +188,7 @@ pub fn predict(plan: &Plan, g: &Golden) -> u64 {
                 }
             }
             (Some(enc), 1) => {
-                if in_cnt == enc.groups {
+                if in_cnt == enc.run_len {
                     in_state = 2;
                 } else {
                     in_cnt += 1;
@@ -216,7 +233,7 @@ pub fn predict(plan: &Plan, g: &Golden) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::scan_cycles;
+    use super::{mem_busy_cycles, scan_cycles};
 
     #[test]
     fn scan_cycles_by_hand() {
@@ -227,5 +244,9 @@ mod tests {
         ];
         assert_eq!(scan_cycles(4, 3, 2, &row), 4 + 1 + 2);
         assert_eq!(scan_cycles(4, 3, 1, &row), 2 + 1 + 1);
+        // 3 active inputs, 3 groups: scan 2 + 1 + 1, then 2 replays of 2 + (3 + 2) cycles.
+        assert_eq!(mem_busy_cycles(4, 3, 3, &row), 4 + 2 * 7);
+        // No active input: scan 3 empty chunks, 1 group more costs 2 + 1.
+        assert_eq!(mem_busy_cycles(4, 3, 2, &[false; 10]), 3 + 3);
     }
 }

@@ -19,8 +19,38 @@ fn bad_inputs_exit_2_and_write_nothing() {
         vec!["--parallel", "0", "--out", o, "--no-synth"],
         vec!["--timesteps", "0", "--out", o, "--no-synth"],
         vec!["--target", "fpga9000", "--out", o],
-        // The MNIST weights (813 kbit) do not fit the iCE40's block RAM.
-        vec!["--target", "ice40up5k", "--out", o, "--no-synth"],
+        // The MNIST weights (813 kbit) do not fit the iCE40's block RAM as a ROM.
+        vec![
+            "--target",
+            "ice40up5k",
+            "--weights",
+            "rom",
+            "--out",
+            o,
+            "--no-synth",
+        ],
+        // Run-time loading needs the memory architecture.
+        vec![
+            "--arch",
+            "regs",
+            "--weights",
+            "load",
+            "--out",
+            o,
+            "--no-synth",
+        ],
+        // The memory architecture has one neuron unit per accumulator.
+        vec![
+            "--arch",
+            "mem",
+            "--parallel",
+            "4",
+            "--neuron-units",
+            "2",
+            "--out",
+            o,
+            "--no-synth",
+        ],
         vec!["--encoder", "spikes", "--spike-word", "0", "--out", o],
     ];
     for args in cases {

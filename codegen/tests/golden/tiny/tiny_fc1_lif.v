@@ -16,13 +16,14 @@ module tiny_fc1_lif (
     localparam signed [10:0] THETA = 11'sd9;
     localparam signed [10:0] ZERO = 11'sd0;
 
-    // Clamp to the membrane width.
+    // Clamp to the membrane width [VMIN, VMAX] = [-2^7, 2^7 - 1]: x is in range exactly when
+    // its bits 10..7 are all equal (a sign check, no magnitude comparators).
     function signed [7:0] sat;
         input signed [10:0] x;
         begin
-            if (x > VMAX) sat = VMAX[7:0];
-            else if (x < VMIN) sat = VMIN[7:0];
-            else sat = x[7:0];
+            if (x[10:7] == { 4{x[10]} }) sat = x[7:0];
+            else if (x[10]) sat = VMIN[7:0];
+            else sat = VMAX[7:0];
         end
     endfunction
 

@@ -18,17 +18,25 @@ module tiny_fc2_scanner (
     reg [0:0] ci_q;         // current chunk index
     wire [3:0] padded = { 1'd0, bits };
 
-    // Index of the lowest set bit of cur_q.
-    reg [1:0] low;
-    integer b;
-    always @* begin
-        low = 2'd0;
-        for (b = 3; b >= 0; b = b - 1)
-            if (cur_q[b]) low = b[1:0];
-    end
+    // Index of the lowest set bit of cur_q: isolate it (cur & ~(cur - 1), sharing the decrement
+    // that clears it) and OR-encode the one-hot word, a shallow tree instead of a 4-deep
+    // priority chain.
+    wire [3:0] dec = cur_q - 4'd1;
+    wire [3:0] lowbit = cur_q & ~dec;
+    wire [1:0] low;
+    genvar gi, gb;
+    generate
+        for (gi = 0; gi < 2; gi = gi + 1) begin : g_low
+            wire [3:0] sel;
+            for (gb = 0; gb < 4; gb = gb + 1) begin : g_bit
+                assign sel[gb] = ((gb >> gi) % 2 == 1) ? lowbit[gb] : 1'b0;
+            end
+            assign low[gi] = |sel;
+        end
+    endgenerate
 
     wire has = |cur_q;
-    wire [3:0] cur_rest = cur_q & (cur_q - 4'd1);
+    wire [3:0] cur_rest = cur_q & dec;
     wire last_chunk = (ci_q == 1'd0);
     wire advance = busy_q && (!has || (addr_ready && cur_rest == 4'd0));
 

@@ -19,6 +19,7 @@ module tiny_tb;
     wire [7:0] m_data;
     wire m_valid;
     wire m_last;
+    reg loading = 1'b0;
     tiny_top dut (
         .clk(clk), .rst(rst),
         .s_axis_tdata(s_data), .s_axis_tvalid(s_valid), .s_axis_tready(s_ready),
@@ -69,7 +70,8 @@ module tiny_tb;
     always @(posedge clk) begin
         cycle = cycle + 1;
         idle = idle + 1;
-        if (!rst && sample < n_samples) begin
+        if (loading) idle = 0;
+        if (!rst && !loading && sample < n_samples) begin
             // Input side: a beat is accepted at this edge when valid and ready were both high.
             if (s_valid && s_ready) begin
                 idle = 0;
