@@ -64,7 +64,8 @@ pub fn load(path: &Path, data: &Path) -> Result<Loaded> {
             .map_err(|e| Error::Input(e.to_string()))?; // names the file itself
         model
     } else {
-        match load_any(path).map_err(|e| input_err(&e))? {
+        // model_io's errors name the file.
+        match load_any(path).map_err(|e| Error::Input(e.to_string()))? {
             AnyModel::Int(model) => {
                 return Ok(Loaded {
                     model,
