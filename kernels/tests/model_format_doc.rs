@@ -42,6 +42,12 @@ fn python_snippet_and_rust_agree() {
         + "\nprint(json.dumps({'w': float(tensors['fc1.weight'][3, 5]), \
            's': float(tensors['fc2.weight'].astype(np.float64).sum())}))\n";
     let Some(out) = python(dir.path(), &code) else {
+        // scripts/test (and so CI) installs the packages and sets SNN_REQUIRE_PYTHON=1: there a
+        // missing package is a failure, not a skip.
+        assert!(
+            std::env::var_os("SNN_REQUIRE_PYTHON").is_none(),
+            "python3 with safetensors and numpy is required (pip install safetensors numpy)"
+        );
         eprintln!("SKIPPED: python3 with safetensors and numpy is not available");
         return;
     };

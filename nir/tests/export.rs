@@ -80,6 +80,12 @@ fn python_nir(script: &str, file: &Path) -> Option<String> {
     match probe {
         Ok(o) if o.status.success() => {}
         _ => {
+            // scripts/test (and so CI) installs nir and sets SNN_REQUIRE_PYTHON=1: there a
+            // missing package is a failure, not a skip.
+            assert!(
+                std::env::var_os("SNN_REQUIRE_PYTHON").is_none(),
+                "python3 with the nir package is required (pip install nir)"
+            );
             eprintln!("SKIPPED: python3 with the nir package is not installed (pip install nir)");
             return None;
         }
