@@ -58,7 +58,6 @@ fn is_hdf5(path: &Path) -> bool {
 /// membrane widths come from [`CALIBRATION_SAMPLES`] inputs: training digits from `data` when
 /// the model takes 28x28 images and the data set loads, seeded random images otherwise.
 pub fn load(path: &Path, data: &Path) -> Result<Loaded> {
-    let input_err = |e: &dyn std::fmt::Display| Error::Input(format!("{}: {e}", path.display()));
     let float = if is_hdf5(path) || path.extension().is_some_and(|e| e == "nir") {
         let (model, _report) = snn_nir::import(path, &snn_nir::ImportOptions::default())
             .map_err(|e| Error::Input(e.to_string()))?; // names the file itself
@@ -75,7 +74,8 @@ pub fn load(path: &Path, data: &Path) -> Result<Loaded> {
             AnyModel::Float(model) => model,
         }
     };
-    quantize_float(&float, data).map_err(|e| input_err(&e))
+    // Quantization errors do not know the file: name it.
+    quantize_float(&float, data).map_err(|e| Error::Input(format!("{}: {e}", path.display())))
 }
 
 fn quantize_float(float: &Model, data: &Path) -> Result<Loaded> {
