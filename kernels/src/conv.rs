@@ -40,9 +40,15 @@
 
 use std::ops::AddAssign;
 
+use wide::{f32x8, i16x8, i32x8};
+
 use crate::error::{Error, Result};
+use crate::fc::{Path, paths};
 use crate::model::{LayerOp, MAX_LAYER_ELEMENTS, Shape};
 use crate::spikes::words_for;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 
 /// Validated geometry of a 2-D convolution (square stride and padding, as [`LayerOp::Conv2d`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -299,29 +305,167 @@ fn check_weights(geom: &ConvGeometry, len: usize) -> Result<()> {
     Ok(())
 }
 
+mod sealed {
+    pub trait Sealed<A> {}
+    impl Sealed<i32> for i8 {}
+    impl Sealed<i32> for i16 {}
+    impl Sealed<f32> for f32 {}
+}
+
+/// A weight type with convolution kernels into accumulators of type `A`: `i8 -> i32`,
+/// `i16 -> i32`, `f32 -> f32` (the pairs [`Conv2d::accumulate`] runs on every [`Path`]).
+pub trait ConvWeight<A>: Copy + Into<A> + Send + Sync + sealed::Sealed<A> + 'static {
+    /// The exact additive identity of `A` (`x + IDENTITY == x` bit for bit): `0` for
+    /// integers, `-0.0` for `f32` (`-0.0 + 0.0` would turn a `-0.0` current into `+0.0`).
+    /// The channel-last scratch starts from it, so outputs no spike reaches keep their bits.
+    #[doc(hidden)]
+    const IDENTITY: A;
+    /// `dst[i] += src[i]` on the portable path (`wide`); runs are whole vectors (multiples of
+    /// 8 elements) in the channel-last layout, a plain loop finishes any other length.
+    #[doc(hidden)]
+    fn add_run_portable(dst: &mut [A], src: &[Self]);
+    /// The channel-last scatter on the AVX2 path (only called after AVX2 was detected).
+    #[doc(hidden)]
+    fn scatter_avx2(conv: &Conv2d<Self>, spikes: &[u64], hwc: &mut [A]);
+    /// The transposed addition of the channel-last scratch on the AVX2 path.
+    #[doc(hidden)]
+    fn transpose_add_avx2(hwc: &[A], out: &mut [A], p: usize, occ: usize, occp: usize);
+}
+
+macro_rules! conv_weight {
+    ($w:ty, $a:ty, $id:expr, $scatter:ident, $transpose:ident, |$d:ident, $s:ident| $portable:block) => {
+        impl ConvWeight<$a> for $w {
+            const IDENTITY: $a = $id;
+            #[inline(always)]
+            fn add_run_portable($d: &mut [$a], $s: &[$w]) $portable
+            fn scatter_avx2(conv: &Conv2d<$w>, spikes: &[u64], hwc: &mut [$a]) {
+                #[cfg(target_arch = "x86_64")]
+                avx2::$scatter(conv, spikes, hwc);
+                #[cfg(not(target_arch = "x86_64"))]
+                unreachable!("AVX2 is never available off x86-64 ({conv:?} {spikes:?} {hwc:?})");
+            }
+            fn transpose_add_avx2(hwc: &[$a], out: &mut [$a], p: usize, occ: usize, occp: usize) {
+                #[cfg(target_arch = "x86_64")]
+                avx2::$transpose(hwc, out, p, occ, occp);
+                #[cfg(not(target_arch = "x86_64"))]
+                unreachable!("AVX2 is never available off x86-64 ({hwc:?} {out:?} {p} {occ} {occp})");
+            }
+        }
+    };
+}
+
+conv_weight!(
+    i16,
+    i32,
+    0,
+    scatter_i16_i32,
+    transpose_add_i32,
+    |dst, src| {
+        let mut d = dst.chunks_exact_mut(8);
+        let mut s = src.chunks_exact(8);
+        for (d8, s8) in (&mut d).zip(&mut s) {
+            let v = i32x8::from(<[i32; 8]>::try_from(&*d8).expect("chunk of 8"))
+                + i32x8::from_i16x8(i16x8::from_slice_unaligned(s8));
+            d8.copy_from_slice(&v.to_array());
+        }
+        for (o, &w) in d.into_remainder().iter_mut().zip(s.remainder()) {
+            *o += w as i32;
+        }
+    }
+);
+
+conv_weight!(i8, i32, 0, scatter_i8_i32, transpose_add_i32, |dst, src| {
+    let mut d = dst.chunks_exact_mut(8);
+    let mut s = src.chunks_exact(8);
+    for (d8, s8) in (&mut d).zip(&mut s) {
+        let w: [i32; 8] = std::array::from_fn(|k| s8[k] as i32);
+        let v = i32x8::from(<[i32; 8]>::try_from(&*d8).expect("chunk of 8")) + i32x8::from(w);
+        d8.copy_from_slice(&v.to_array());
+    }
+    for (o, &w) in d.into_remainder().iter_mut().zip(s.remainder()) {
+        *o += w as i32;
+    }
+});
+
+conv_weight!(
+    f32,
+    f32,
+    -0.0,
+    scatter_f32_f32,
+    transpose_add_f32,
+    |dst, src| {
+        let mut d = dst.chunks_exact_mut(8);
+        let mut s = src.chunks_exact(8);
+        for (d8, s8) in (&mut d).zip(&mut s) {
+            let v = f32x8::from(<[f32; 8]>::try_from(&*d8).expect("chunk of 8"))
+                + f32x8::from(<[f32; 8]>::try_from(s8).expect("chunk of 8"));
+            d8.copy_from_slice(&v.to_array());
+        }
+        for (o, &w) in d.into_remainder().iter_mut().zip(s.remainder()) {
+            *o += w;
+        }
+    }
+);
+
+/// Which scatter strategy [`Conv2d::accumulate_with`] uses (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scatter {
+    /// Chosen per call by [`Conv2d::prefers_hwc`] (what [`Conv2d::accumulate`] does).
+    Auto,
+    /// The channel-last scatter plus a transposed addition into the channel-major output.
+    ChannelLast,
+    /// The row scatter straight into the channel-major output.
+    Rows,
+}
+
+/// Kernel taps along the vertical axis for one input row: taps `k0 + a * stride` reach output
+/// rows `o0 - a`, `a < n` (`n == 0`: the row reaches no output).
+#[derive(Clone, Copy, Debug, Default)]
+struct RowTaps {
+    k0: u32,
+    o0: u32,
+    n: u32,
+}
+
+/// Kernel taps along the horizontal axis for one input column, in the phase-reversed tap order
+/// of both weight layouts: taps `tap .. tap + len` of a kernel row block reach output columns
+/// `col .. col + len` (`len == 0`: the column reaches no output).
+#[derive(Clone, Copy, Debug, Default)]
+struct ColRun {
+    tap: u32,
+    col: u32,
+    len: u32,
+}
+
 /// A convolution with weights pre-arranged for accumulate-only scatter (see the module docs).
 ///
-/// `W` is the weight type (`i8`, `i16`, `f32`); [`Conv2d::accumulate`] adds into any
-/// accumulator `A` with `W: Into<A>` (`i32` for integer weights, `f32` for float weights).
+/// `W` is the weight type (`i8`, `i16`, `f32`); [`Conv2d::accumulate`] adds into `i32`
+/// accumulators for integer weights and `f32` for float weights ([`ConvWeight`]).
 #[derive(Clone, Debug)]
 pub struct Conv2d<W> {
     geom: ConvGeometry,
-    /// `[c][ky][oc][kw]`: for each stride phase `r`, the taps `kx = r, r + s, ...` reversed,
-    /// at `phase_offset[r]`.
+    /// Row layout `[c][ky][oc][kw']`, where `kw'` is the phase-reversed tap order: for each
+    /// stride phase `r < min(stride, kernel_w)` the taps `kx = r, r + s, ...` reversed, so that
+    /// increasing index reaches increasing output columns.
     taps: Vec<W>,
-    /// Start of phase `r`'s taps in a kernel row block (`r < min(stride, kernel_w)`), and the
-    /// block length at the end.
-    phase_offset: Vec<usize>,
-    /// `[c][ky][kx][oc]`: one contiguous run of `out_channels` weights per kernel tap, for the
-    /// channel-last scatter ([`Conv2d::accumulate_hwc`]).
+    /// Channel-last layout `[c][ky][kw'][occp]`: one run of `occp` weights per tap (output
+    /// channels padded with zeros to a multiple of 8), taps in the same phase-reversed order,
+    /// so a spike's taps on one kernel row form one contiguous run of `len * occp` weights.
     taps_hwc: Vec<W>,
+    /// `out_channels` rounded up to a multiple of 8 (one AVX2 vector of `i32` / `f32`).
+    occp: usize,
+    /// Per input row.
+    rows: Vec<RowTaps>,
+    /// Per input column.
+    cols: Vec<ColRun>,
 }
 
-impl<W: Copy> Conv2d<W> {
+impl<W: Copy + Default> Conv2d<W> {
     /// Pre-arranges `weights` given in PyTorch layout `[out_channels][in_channels][kh][kw]`.
     pub fn new(geom: ConvGeometry, weights: &[W]) -> Result<Self> {
         check_weights(&geom, weights.len())?;
-        let (s, kw) = (geom.stride, geom.kernel_w);
+        let (s, kw, kh) = (geom.stride, geom.kernel_w, geom.kernel_h);
+        let (ic, occ) = (geom.input.channels, geom.out_channels);
         let phases = s.min(kw);
         let mut phase_offset = Vec::with_capacity(phases + 1);
         let mut off = 0;
@@ -331,42 +475,165 @@ impl<W: Copy> Conv2d<W> {
         }
         phase_offset.push(off);
         debug_assert_eq!(off, kw);
-        let mut taps = Vec::with_capacity(weights.len());
-        for c in 0..geom.input.channels {
-            for ky in 0..geom.kernel_h {
-                for oc in 0..geom.out_channels {
-                    let row = &weights
-                        [((oc * geom.input.channels + c) * geom.kernel_h + ky) * kw..][..kw];
-                    for r in 0..phases {
-                        let n = phase_offset[r + 1] - phase_offset[r];
-                        // Reversed: taps[j] = row[r + (n - 1 - j) * s], so increasing j
-                        // reaches increasing output columns.
-                        taps.extend((0..n).map(|j| row[r + (n - 1 - j) * s]));
-                    }
-                }
-            }
+        // order[j] = kx of phase-reversed tap j: taps[j] = row[r + (n - 1 - j') * s].
+        let mut order = Vec::with_capacity(kw);
+        for r in 0..phases {
+            let n = phase_offset[r + 1] - phase_offset[r];
+            order.extend((0..n).map(|j| r + (n - 1 - j) * s));
         }
-        let (ic, kh, occ) = (geom.input.channels, geom.kernel_h, geom.out_channels);
-        let mut taps_hwc = Vec::with_capacity(weights.len());
+        let w_at = |oc: usize, c: usize, ky: usize, kx: usize| {
+            weights[((oc * ic + c) * kh + ky) * kw + kx]
+        };
+        let mut taps = Vec::with_capacity(weights.len());
+        let occp = occ.next_multiple_of(8);
+        let mut taps_hwc = Vec::with_capacity(ic * kh * kw * occp);
         for c in 0..ic {
             for ky in 0..kh {
-                for kx in 0..kw {
-                    taps_hwc
-                        .extend((0..occ).map(|oc| weights[((oc * ic + c) * kh + ky) * kw + kx]));
+                for oc in 0..occ {
+                    taps.extend(order.iter().map(|&kx| w_at(oc, c, ky, kx)));
+                }
+                for &kx in &order {
+                    taps_hwc.extend((0..occ).map(|oc| w_at(oc, c, ky, kx)));
+                    taps_hwc.extend((occ..occp).map(|_| W::default()));
                 }
             }
         }
+        let (oh, ow) = (geom.out_h, geom.out_w);
+        let rows = (0..geom.input.height)
+            .map(|y| match taps_on_axis(y + geom.padding, s, kh, oh) {
+                Some((k0, o0, n)) => RowTaps {
+                    k0: k0 as u32,
+                    o0: o0 as u32,
+                    n: n as u32,
+                },
+                None => RowTaps::default(),
+            })
+            .collect();
+        let cols = (0..geom.input.width)
+            .map(|x| {
+                let xp = x + geom.padding;
+                let (r, q) = (xp % s, xp / s);
+                if r >= kw {
+                    return ColRun::default(); // no kernel column lands on this phase
+                }
+                let (p0, p1) = (phase_offset[r], phase_offset[r + 1]);
+                let n = p1 - p0;
+                // Output column of phase tap j is base + j (base may be negative).
+                let base = q as isize - n as isize + 1;
+                let j0 = (-base).max(0) as usize;
+                let j1 = (ow as isize - base).min(n as isize);
+                if j1 <= j0 as isize {
+                    return ColRun::default();
+                }
+                ColRun {
+                    tap: (p0 + j0) as u32,
+                    col: (base + j0 as isize) as u32,
+                    len: (j1 as usize - j0) as u32,
+                }
+            })
+            .collect();
         Ok(Conv2d {
             geom,
             taps,
-            phase_offset,
             taps_hwc,
+            occp,
+            rows,
+            cols,
         })
     }
+}
 
+impl<W: Copy> Conv2d<W> {
     /// The geometry this convolution was built for (shapes, stride, padding).
     pub fn geometry(&self) -> &ConvGeometry {
         &self.geom
+    }
+
+    /// Calls `f(c, y, x)` for every active input spike in increasing index order. The
+    /// coordinates are tracked incrementally (no division per spike).
+    #[inline(always)]
+    fn for_each_spike(&self, spikes: &[u64], mut f: impl FnMut(usize, usize, usize)) {
+        let (h, w) = (self.geom.input.height, self.geom.input.width);
+        let (mut row_start, mut c, mut y) = (0usize, 0usize, 0usize);
+        crate::spikes::for_each_set_bit(spikes, |i| {
+            while i >= row_start + w {
+                row_start += w;
+                y += 1;
+                if y == h {
+                    y = 0;
+                    c += 1;
+                }
+            }
+            f(c, y, i - row_start)
+        });
+    }
+
+    /// [`ConvGeometry::synaptic_ops`] from the per-row and per-column tap tables: one lookup
+    /// per spike instead of a scan over the kernel (the network runtime counts every step).
+    pub fn synaptic_ops(&self, spikes: &[u64]) -> u64 {
+        let mut ops = 0u64;
+        self.for_each_spike(spikes, |_, y, x| {
+            ops += self.rows[y].n as u64 * self.cols[x].len as u64;
+        });
+        ops * self.geom.out_channels as u64
+    }
+
+    /// The channel-last scatter into `hwc` (`[out_h][out_w][occp]`), each contiguous run
+    /// added by `add` (the path's vector loop).
+    #[inline(always)]
+    fn scatter_hwc_body<A>(
+        &self,
+        spikes: &[u64],
+        hwc: &mut [A],
+        mut add: impl FnMut(&mut [A], &[W]),
+    ) {
+        let g = &self.geom;
+        let (s, kh, kw, ow, occp) = (g.stride, g.kernel_h, g.kernel_w, g.out_w, self.occp);
+        self.for_each_spike(spikes, |c, y, x| {
+            let (rt, cr) = (self.rows[y], self.cols[x]);
+            if rt.n == 0 || cr.len == 0 {
+                return;
+            }
+            let run = cr.len as usize * occp;
+            for a in 0..rt.n as usize {
+                let (ky, oy) = (rt.k0 as usize + a * s, rt.o0 as usize - a);
+                let src = ((c * kh + ky) * kw + cr.tap as usize) * occp;
+                let dst = (oy * ow + cr.col as usize) * occp;
+                add(&mut hwc[dst..dst + run], &self.taps_hwc[src..src + run]);
+            }
+        });
+    }
+
+    /// The row scatter into the channel-major `out`: one contiguous kernel-row slice per
+    /// (spike, kernel row, output channel).
+    #[inline(always)]
+    fn scatter_rows_body<A>(&self, spikes: &[u64], out: &mut [A])
+    where
+        W: Into<A>,
+        A: Copy + AddAssign,
+    {
+        let g = &self.geom;
+        let (s, kh, kw, ow, occ) = (g.stride, g.kernel_h, g.kernel_w, g.out_w, g.out_channels);
+        let plane = g.out_h * ow;
+        self.for_each_spike(spikes, |c, y, x| {
+            let (rt, cr) = (self.rows[y], self.cols[x]);
+            if rt.n == 0 || cr.len == 0 {
+                return;
+            }
+            let len = cr.len as usize;
+            for a in 0..rt.n as usize {
+                let (ky, oy) = (rt.k0 as usize + a * s, rt.o0 as usize - a);
+                let row_start = oy * ow + cr.col as usize;
+                let tap_block = (c * kh + ky) * occ * kw + cr.tap as usize;
+                for oc in 0..occ {
+                    let dst = &mut out[oc * plane + row_start..][..len];
+                    let src = &self.taps[tap_block + oc * kw..][..len];
+                    for (o, &w) in dst.iter_mut().zip(src) {
+                        *o += w.into();
+                    }
+                }
+            }
+        });
     }
 
     /// Adds the currents caused by one timestep of input spikes (`spikes`: the bit-packed
@@ -374,12 +641,12 @@ impl<W: Copy> Conv2d<W> {
     /// (`out_channels x out_h x out_w`, channel-major). `out` is not cleared: fill it with the
     /// bias (or zeros) first.
     ///
-    /// Chooses between the two scatter strategies with [`Conv2d::prefers_hwc`]; allocates a
-    /// scratch buffer when it takes the channel-last one (use
-    /// [`Conv2d::accumulate_with_scratch`] in hot loops).
+    /// Runs on the fastest kernel path of this CPU ([`crate::fc::paths::best`]; AVX2 here)
+    /// with the strategy chosen by [`Conv2d::prefers_hwc`]; allocates a scratch buffer when it
+    /// takes the channel-last one (use [`Conv2d::accumulate_with_scratch`] in hot loops).
     pub fn accumulate<A>(&self, spikes: &[u64], out: &mut [A]) -> Result<()>
     where
-        W: Into<A>,
+        W: ConvWeight<A>,
         A: Copy + AddAssign + Default,
     {
         let mut scratch = Vec::new();
@@ -395,153 +662,161 @@ impl<W: Copy> Conv2d<W> {
         scratch: &mut Vec<A>,
     ) -> Result<()>
     where
-        W: Into<A>,
+        W: ConvWeight<A>,
         A: Copy + AddAssign + Default,
     {
-        self.geom.check_io(spikes, out)?;
-        if self.prefers_hwc(crate::spikes::count_ones(spikes)) {
-            scratch.clear();
-            scratch.resize(out.len(), A::default());
-            self.scatter_hwc(spikes, scratch);
-            let p = self.geom.out_h * self.geom.out_w;
-            let occ = self.geom.out_channels;
-            transpose_add(scratch, out, p, occ);
-            Ok(())
-        } else {
-            self.accumulate_rows(spikes, out)
+        self.accumulate_with(paths::best(), Scatter::Auto, spikes, out, scratch)
+    }
+
+    /// [`Conv2d::accumulate_with_scratch`] on an explicit kernel path and strategy (for tests
+    /// and benchmarks; every combination gives the same results, bit for bit also in `f32`).
+    ///
+    /// Paths: [`Path::Scalar`] adds element by element (the auto-vectorised generic code),
+    /// [`Path::Portable`] adds whole `wide` vectors, [`Path::Avx2`] and [`Path::Avx512`] run
+    /// the AVX2 kernels of `conv/avx2.rs` (there are no AVX-512 convolution kernels; an
+    /// AVX-512 machine has AVX2). The row strategy has no vector kernel (its runs are a few
+    /// elements long); on the AVX2 paths it is compiled with AVX2 enabled. An unavailable path
+    /// is an error.
+    pub fn accumulate_with<A>(
+        &self,
+        path: Path,
+        strategy: Scatter,
+        spikes: &[u64],
+        out: &mut [A],
+        scratch: &mut Vec<A>,
+    ) -> Result<()>
+    where
+        W: ConvWeight<A>,
+        A: Copy + AddAssign + Default,
+    {
+        if !path.is_available() {
+            return Err(Error::invalid(format!(
+                "kernel path {} is not available on this CPU",
+                path.name()
+            )));
         }
+        self.geom.check_io(spikes, out)?;
+        let hwc = match strategy {
+            Scatter::Auto => self.prefers_hwc(crate::spikes::count_ones(spikes)),
+            Scatter::ChannelLast => true,
+            Scatter::Rows => false,
+        };
+        let arch = matches!(path, Path::Avx2 | Path::Avx512);
+        if !hwc {
+            #[cfg(target_arch = "x86_64")]
+            if arch {
+                avx2::scatter_rows(self, spikes, out);
+                return Ok(());
+            }
+            self.scatter_rows_body(spikes, out);
+            return Ok(());
+        }
+        let g = &self.geom;
+        let p = g.out_h * g.out_w;
+        scratch.clear();
+        scratch.resize(p * self.occp, W::IDENTITY);
+        match path {
+            Path::Scalar => self.scatter_hwc_body(spikes, scratch, |d, s| {
+                for (o, &w) in d.iter_mut().zip(s) {
+                    *o += w.into();
+                }
+            }),
+            Path::Portable => self.scatter_hwc_body(spikes, scratch, W::add_run_portable),
+            Path::Avx2 | Path::Avx512 => W::scatter_avx2(self, spikes, scratch),
+        }
+        if arch {
+            W::transpose_add_avx2(scratch, out, p, g.out_channels, self.occp);
+        } else {
+            transpose_add(scratch, out, p, g.out_channels, self.occp);
+        }
+        Ok(())
     }
 
     /// The strategy rule, a cost model in nanoseconds fitted to the thread-CPU-time benchmark
-    /// `cargo bench -p benches --bench conv` (three layers at 10 % density; cross-checked with
-    /// valgrind instruction counts): the channel-last scatter costs about 4 ns per (spike,
-    /// reachable tap, block of 8 output channels) plus 1 ns per output for the scratch and the
-    /// transpose; the row scatter about `2.5 + kernel_w / stride` ns per (spike, reachable
-    /// kernel row, output channel). Returns true when the channel-last path is estimated
-    /// cheaper for `active_spikes` input spikes (it wins except at very low density on large
-    /// output maps).
+    /// `cargo bench -p benches --bench conv` (AVX2 path; see `BENCHMARKS.md`): the
+    /// channel-last scatter costs about `HWC_ROW_NS` per (spike, reachable kernel row) plus
+    /// `HWC_VEC_NS` per 8 output channels per reachable tap, plus `HWC_OUT_NS` per padded output
+    /// for clearing the scratch and the transposed addition; the row scatter costs about
+    /// `ROWS_NS + ROWS_TAP_NS * kernel_w / stride` per (spike, reachable kernel row, output
+    /// channel). Returns true when the channel-last path is estimated cheaper for
+    /// `active_spikes` input spikes (it loses only at very low density on large output maps
+    /// with few channels).
     pub fn prefers_hwc(&self, active_spikes: usize) -> bool {
+        const HWC_ROW_NS: f64 = 2.0;
+        const HWC_VEC_NS: f64 = 0.6;
+        const HWC_OUT_NS: f64 = 0.15;
+        const ROWS_NS: f64 = 2.5;
+        const ROWS_TAP_NS: f64 = 1.0;
         let g = &self.geom;
         let sp = active_spikes as f64;
         let s = g.stride as f64;
         let rows_per_spike = (g.kernel_h as f64 / s).max(1.0);
         let cols_per_spike = (g.kernel_w as f64 / s).max(1.0);
-        let hwc = sp * rows_per_spike * cols_per_spike * 4.0 * g.out_channels.div_ceil(8) as f64
-            + g.output_len() as f64;
-        let rows = sp * rows_per_spike * g.out_channels as f64 * (2.5 + cols_per_spike);
+        let hwc = sp
+            * rows_per_spike
+            * (HWC_ROW_NS + cols_per_spike * (self.occp / 8) as f64 * HWC_VEC_NS)
+            + (g.out_h * g.out_w * self.occp) as f64 * HWC_OUT_NS;
+        let rows =
+            sp * rows_per_spike * g.out_channels as f64 * (ROWS_NS + ROWS_TAP_NS * cols_per_spike);
         hwc < rows
     }
 
     /// Channel-last scatter: adds the currents of `spikes` (channel-major `C x H x W` bits)
     /// into `out_hwc` laid out `[out_h][out_w][out_channels]` (`out_hwc[(oy * out_w + ox) *
     /// out_channels + oc]`): every (spike, kernel tap) adds one contiguous run of
-    /// `out_channels` weights. For runtimes that keep conv currents channel-last.
+    /// `out_channels` weights. For runtimes that keep conv currents channel-last; goes through
+    /// a padded scratch (`out_channels` rounded up to 8) on the fastest path.
     pub fn accumulate_hwc<A>(&self, spikes: &[u64], out_hwc: &mut [A]) -> Result<()>
     where
-        W: Into<A>,
-        A: Copy + AddAssign,
+        W: ConvWeight<A>,
+        A: Copy + AddAssign + Default,
     {
         self.geom.check_io(spikes, out_hwc)?;
-        self.scatter_hwc(spikes, out_hwc);
+        let g = &self.geom;
+        let mut scratch = vec![W::IDENTITY; g.out_h * g.out_w * self.occp];
+        if matches!(paths::best(), Path::Avx2 | Path::Avx512) {
+            W::scatter_avx2(self, spikes, &mut scratch);
+        } else {
+            self.scatter_hwc_body(spikes, &mut scratch, W::add_run_portable);
+        }
+        let occ = g.out_channels;
+        for (o, cell) in out_hwc
+            .chunks_exact_mut(occ)
+            .zip(scratch.chunks_exact(self.occp))
+        {
+            for (a, &b) in o.iter_mut().zip(cell) {
+                *a += b;
+            }
+        }
         Ok(())
     }
 
-    fn scatter_hwc<A>(&self, spikes: &[u64], out: &mut [A])
-    where
-        W: Into<A>,
-        A: Copy + AddAssign,
-    {
-        let g = &self.geom;
-        let (s, pad, kh, kw) = (g.stride, g.padding, g.kernel_h, g.kernel_w);
-        let (oh, ow, occ) = (g.out_h, g.out_w, g.out_channels);
-        crate::spikes::for_each_set_bit(spikes, |i| {
-            let (c, y, x) = g.decode(i);
-            let (yp, xp) = (y + pad, x + pad);
-            let Some((ky0, oy0, ny)) = taps_on_axis(yp, s, kh, oh) else {
-                return;
-            };
-            let Some((kx0, ox0, nx)) = taps_on_axis(xp, s, kw, ow) else {
-                return;
-            };
-            for a in 0..ny {
-                let (ky, oy) = (ky0 + a * s, oy0 - a);
-                let tap_row = (c * kh + ky) * kw;
-                // Taps kx0, kx0 + s, ... reach outputs ox0, ox0 - 1, ...
-                let mut src = (tap_row + kx0) * occ;
-                let mut dst = (oy * ow + ox0) * occ;
-                for _ in 0..nx {
-                    add_run(&mut out[dst..dst + occ], &self.taps_hwc[src..src + occ]);
-                    src += s * occ;
-                    dst = dst.wrapping_sub(occ); // wraps only after the last run
-                }
-            }
-        });
-    }
-
-    /// The row scatter alone (no strategy choice): channel-major output, one contiguous
-    /// kernel-row slice per (spike, kernel row, output channel).
+    /// The row scatter alone on the portable path (no strategy choice): channel-major output,
+    /// one contiguous kernel-row slice per (spike, kernel row, output channel).
     pub fn accumulate_rows<A>(&self, spikes: &[u64], out: &mut [A]) -> Result<()>
     where
         W: Into<A>,
         A: Copy + AddAssign,
     {
         self.geom.check_io(spikes, out)?;
-        let g = &self.geom;
-        let (s, pad, kw) = (g.stride, g.padding, g.kernel_w);
-        let (oh, ow, occ) = (g.out_h, g.out_w, g.out_channels);
-        let plane = oh * ow;
-        crate::spikes::for_each_set_bit(spikes, |i| {
-            let (c, y, x) = g.decode(i);
-            let (yp, xp) = (y + pad, x + pad);
-            let (r, q) = (xp % s, xp / s);
-            if r >= kw {
-                return; // no kernel column lands on this input column's phase
-            }
-            let (p0, p1) = (self.phase_offset[r], self.phase_offset[r + 1]);
-            let n = p1 - p0;
-            // Output column of tap j is base + j (base may be negative).
-            let base = q as isize - n as isize + 1;
-            let j0 = (-base).max(0) as usize;
-            let j1 = (ow as isize - base).min(n as isize);
-            if j1 <= j0 as isize {
-                return;
-            }
-            let j1 = j1 as usize;
-            let col0 = (base + j0 as isize) as usize;
-            let len = j1 - j0;
-            let c_block = c * g.kernel_h;
-            let Some((ky0, oy0, ny)) = taps_on_axis(yp, s, g.kernel_h, oh) else {
-                return;
-            };
-            for a in 0..ny {
-                let (ky, oy) = (ky0 + a * s, oy0 - a);
-                let row_start = oy * ow + col0;
-                let tap_block = (c_block + ky) * occ * kw + p0 + j0;
-                for oc in 0..occ {
-                    let dst = &mut out[oc * plane + row_start..][..len];
-                    let src = &self.taps[tap_block + oc * kw..][..len];
-                    for (o, &w) in dst.iter_mut().zip(src) {
-                        *o += w.into();
-                    }
-                }
-            }
-        });
+        self.scatter_rows_body(spikes, out);
         Ok(())
     }
 }
 
-/// `out[oc * p + pos] += hwc[pos * occ + oc]`: the channel-last scratch transposed into the
-/// channel-major output. Common channel counts use a fixed-size version (no bounds checks,
-/// unrolled), others a plain loop with contiguous writes.
-fn transpose_add<A: Copy + AddAssign>(hwc: &[A], out: &mut [A], p: usize, occ: usize) {
-    match occ {
-        8 => transpose_fixed::<8, A>(hwc, out, p),
-        16 => transpose_fixed::<16, A>(hwc, out, p),
-        32 => transpose_fixed::<32, A>(hwc, out, p),
-        64 => transpose_fixed::<64, A>(hwc, out, p),
+/// `out[oc * p + pos] += hwc[pos * occp + oc]` for `oc < occ`: the channel-last scratch
+/// (channels padded to `occp`) transposed into the channel-major output. Common channel counts
+/// use a fixed-size version (no bounds checks, unrolled), others a plain loop with contiguous
+/// writes.
+fn transpose_add<A: Copy + AddAssign>(hwc: &[A], out: &mut [A], p: usize, occ: usize, occp: usize) {
+    match (occ, occp) {
+        (8, 8) => transpose_fixed::<8, A>(hwc, out, p),
+        (16, 16) => transpose_fixed::<16, A>(hwc, out, p),
+        (32, 32) => transpose_fixed::<32, A>(hwc, out, p),
+        (64, 64) => transpose_fixed::<64, A>(hwc, out, p),
         _ => {
             for (oc, plane) in out.chunks_exact_mut(p).enumerate() {
-                for (o, cell) in plane.iter_mut().zip(hwc.chunks_exact(occ)) {
+                for (o, cell) in plane.iter_mut().zip(hwc.chunks_exact(occp)) {
                     *o += cell[oc];
                 }
             }
@@ -564,8 +839,8 @@ fn transpose_fixed<const N: usize, A: Copy + AddAssign>(hwc: &[A], out: &mut [A]
 
 /// The kernel taps along one axis that connect padded input coordinate `p` to an output:
 /// `k = k0 + a * s` reaches output `o0 - a` for `a in 0..n`. Taps satisfy `k = p mod s`,
-/// `k < kernel`, and `0 <= (p - k) / s < out`. `None` when there are none. Computed with one
-/// division, so the per-tap loops need none.
+/// `k < kernel`, and `0 <= (p - k) / s < out`. `None` when there are none. Computed once per
+/// input row and column when a [`Conv2d`] is built.
 #[inline]
 fn taps_on_axis(p: usize, s: usize, kernel: usize, out: usize) -> Option<(usize, usize, usize)> {
     let (q, r) = (p / s, p % s);
@@ -579,30 +854,6 @@ fn taps_on_axis(p: usize, s: usize, kernel: usize, out: usize) -> Option<(usize,
         return None;
     }
     Some((r + a_lo * s, q - a_lo, a_hi - a_lo + 1))
-}
-
-/// `dst[i] += src[i]`, in fixed blocks of 8 so that the compiler emits whole vector adds even
-/// for short runs (a variable-length loop of 8 would run its scalar remainder).
-#[inline(always)]
-fn add_run<W: Copy + Into<A>, A: Copy + AddAssign>(dst: &mut [A], src: &[W]) {
-    add_blocks(dst, src)
-}
-
-#[inline(always)]
-fn add_blocks<W: Copy + Into<A>, A: Copy + AddAssign>(dst: &mut [A], src: &[W]) {
-    debug_assert_eq!(dst.len(), src.len());
-    let mut d = dst.chunks_exact_mut(8);
-    let mut s = src.chunks_exact(8);
-    for (d8, s8) in (&mut d).zip(&mut s) {
-        let d8: &mut [A; 8] = d8.try_into().expect("chunk of 8");
-        let s8: &[W; 8] = s8.try_into().expect("chunk of 8");
-        for k in 0..8 {
-            d8[k] += s8[k].into();
-        }
-    }
-    for (o, &w) in d.into_remainder().iter_mut().zip(s.remainder()) {
-        *o += w.into();
-    }
 }
 
 /// Checks that `bias + sum of |weights|` of every output channel fits a signed accumulator of

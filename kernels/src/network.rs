@@ -187,7 +187,7 @@ impl FloatLayer {
             }
             FloatOp::Conv(c) => {
                 c.accumulate(spikes, current)?;
-                c.geometry().synaptic_ops(spikes)
+                c.synaptic_ops(spikes)
             }
             FloatOp::SumPool(g) => {
                 sum_pool_f32(g, spikes, current)?;
@@ -555,7 +555,7 @@ impl IntLayerRt {
             IntOp::Conv(c) => {
                 current.extend_from_slice(&self.bias);
                 c.accumulate(spikes, current)?;
-                c.geometry().synaptic_ops(spikes)
+                c.synaptic_ops(spikes)
             }
             IntOp::SumPool(g) => {
                 current.extend_from_slice(&self.bias);
