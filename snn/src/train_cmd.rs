@@ -15,9 +15,10 @@ use kernels::model_io::{load_model, save_int_model, save_model};
 use kernels::network::{IntNetwork, Network};
 use kernels::spikes::SpikeTrain;
 use train::ann::{AnnConfig, train_ann};
-use train::convert::{ConvertConfig, ann_to_snn};
+use train::cnn::{CnnConfig, CnnLayerSpec, train_cnn};
+use train::convert::{ConvertConfig, ann_to_snn, cnn_to_snn};
 use train::quantize::{LeakMode, QuantConfig, quantize, rail_hits};
-use train::{Progress, TrainConfig, train_snn};
+use train::{Loss, Progress, Surrogate, TrainConfig, train_snn};
 
 use crate::common::{CliError, CliResult, Runner, bundled, data_dir, emit, progress};
 
@@ -71,8 +72,131 @@ pub struct TrainArgs {
     /// Seed of initialisation, shuffling, augmentation and encoding.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Surrogate derivative of the spike function used in the backward pass. Not stored in
+    /// the model file (the format holds the network, not its training recipe); the output of
+    /// this command (table or --json) records it.
+    #[arg(long, value_enum, default_value = "fast-sigmoid")]
+    pub surrogate: SurrogateArg,
+    /// Steepness of the fast-sigmoid surrogate `1 / (1 + slope |u|)^2` (only with
+    /// --surrogate fast-sigmoid; default 25).
+    #[arg(long, value_name = "SLOPE")]
+    pub surrogate_slope: Option<f32>,
+    /// Steepness of the arctan surrogate `(alpha / 2) / (1 + (pi / 2 alpha u)^2)` (only with
+    /// --surrogate atan; default 2).
+    #[arg(long, value_name = "ALPHA")]
+    pub surrogate_alpha: Option<f32>,
+    /// Width `a` of the rectangular surrogate, `1 / a` on `|u| < a / 2` (only with
+    /// --surrogate rect; default 1).
+    #[arg(long, value_name = "A")]
+    pub surrogate_width: Option<f32>,
+    /// Loss on the output spike counts: cross-entropy of `softmax(scale * count / T)`
+    /// (`ce-count`) or mean squared error of the rates `count / T` against target rates
+    /// (`mse-count`, snnTorch `mse_count_loss`; alias `mse-rate`). Not stored in the model
+    /// file; the output of this command records it.
+    #[arg(long, value_enum, default_value = "ce-count")]
+    pub loss: LossArg,
+    /// Logit scale of the ce-count loss (default 8).
+    #[arg(long, value_name = "SCALE")]
+    pub ce_scale: Option<f32>,
+    /// Target rate of the correct class for mse-count, in [0, 1] (default 0.8).
+    #[arg(long, value_name = "RATE")]
+    pub mse_correct_rate: Option<f32>,
+    /// Target rate of the other classes for mse-count, in [0, 1] (default 0.2).
+    #[arg(long, value_name = "RATE")]
+    pub mse_incorrect_rate: Option<f32>,
     #[command(flatten)]
     pub common: DataArgs,
+}
+
+/// Surrogate derivative choice of `snn train` (`train::Surrogate`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SurrogateArg {
+    /// snnTorch `fast_sigmoid(slope)`.
+    FastSigmoid,
+    /// snnTorch `atan(alpha)`.
+    Atan,
+    /// Rectangular window of width a (STBP).
+    Rect,
+}
+
+/// Loss choice of `snn train` (`train::Loss`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LossArg {
+    /// Cross-entropy on spike counts (`Loss::CrossEntropyCount`).
+    CeCount,
+    /// MSE on firing rates (`Loss::MseCount`).
+    #[value(alias = "mse-rate")]
+    MseCount,
+}
+
+/// The surrogate and loss of `args`, refusing parameters that belong to another choice.
+fn surrogate_and_loss(args: &TrainArgs) -> CliResult<(Surrogate, Loss)> {
+    let misplaced =
+        |flag: &str, owner: &str| CliError::input(format!("{flag} applies only to {owner}"));
+    let surrogate = match args.surrogate {
+        SurrogateArg::FastSigmoid => Surrogate::FastSigmoid {
+            slope: args.surrogate_slope.unwrap_or(25.0),
+        },
+        SurrogateArg::Atan => Surrogate::Atan {
+            alpha: args.surrogate_alpha.unwrap_or(2.0),
+        },
+        SurrogateArg::Rect => Surrogate::Rectangular {
+            width: args.surrogate_width.unwrap_or(1.0),
+        },
+    };
+    if args.surrogate != SurrogateArg::FastSigmoid && args.surrogate_slope.is_some() {
+        return Err(misplaced("--surrogate-slope", "--surrogate fast-sigmoid"));
+    }
+    if args.surrogate != SurrogateArg::Atan && args.surrogate_alpha.is_some() {
+        return Err(misplaced("--surrogate-alpha", "--surrogate atan"));
+    }
+    if args.surrogate != SurrogateArg::Rect && args.surrogate_width.is_some() {
+        return Err(misplaced("--surrogate-width", "--surrogate rect"));
+    }
+    let loss = match args.loss {
+        LossArg::CeCount => {
+            if args.mse_correct_rate.is_some() || args.mse_incorrect_rate.is_some() {
+                return Err(misplaced(
+                    "--mse-correct-rate / --mse-incorrect-rate",
+                    "--loss mse-count",
+                ));
+            }
+            Loss::CrossEntropyCount {
+                scale: args.ce_scale.unwrap_or(8.0),
+            }
+        }
+        LossArg::MseCount => {
+            if args.ce_scale.is_some() {
+                return Err(misplaced("--ce-scale", "--loss ce-count"));
+            }
+            Loss::MseCount {
+                correct_rate: args.mse_correct_rate.unwrap_or(0.8),
+                incorrect_rate: args.mse_incorrect_rate.unwrap_or(0.2),
+            }
+        }
+    };
+    Ok((surrogate, loss))
+}
+
+/// The surrogate as JSON for reports.
+fn surrogate_json(s: &Surrogate) -> serde_json::Value {
+    match *s {
+        Surrogate::FastSigmoid { slope } => json!({"kind": "fast-sigmoid", "slope": slope}),
+        Surrogate::Atan { alpha } => json!({"kind": "atan", "alpha": alpha}),
+        Surrogate::Rectangular { width } => json!({"kind": "rect", "width": width}),
+    }
+}
+
+/// The loss as JSON for reports.
+fn loss_json(l: &Loss) -> serde_json::Value {
+    match *l {
+        Loss::CrossEntropyCount { scale } => json!({"kind": "ce-count", "scale": scale}),
+        Loss::MseCount {
+            correct_rate,
+            incorrect_rate,
+        } => json!({"kind": "mse-count", "correct_rate": correct_rate,
+                    "incorrect_rate": incorrect_rate}),
+    }
 }
 
 /// Arguments of `snn convert`.
@@ -85,15 +209,30 @@ pub struct ConvertArgs {
         default_value = "mnist_mlp_converted.safetensors"
     )]
     pub out: PathBuf,
-    /// Model name (a safe identifier).
-    #[arg(long, default_value = "mnist_mlp_converted")]
-    pub name: String,
-    /// Hidden layer widths of the ReLU ANN, comma separated.
+    /// Model name (a safe identifier; default mnist_mlp_converted or mnist_conv).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Architecture of the ReLU ANN: `mlp` (dense layers of --hidden widths) or `conv`
+    /// (per entry of --channels: a KxK convolution, zero padding K/2, then 2x2 average
+    /// pooling; then a dense output layer; no biases).
+    #[arg(long, value_enum, default_value = "mlp")]
+    pub arch: ArchArg,
+    /// Hidden layer widths of the ReLU MLP, comma separated (--arch mlp).
     #[arg(long, value_delimiter = ',', default_value = "128")]
     pub hidden: Vec<usize>,
-    /// ANN training epochs.
-    #[arg(long, default_value_t = 30)]
-    pub epochs: usize,
+    /// Output channels of the conv layers, comma separated (--arch conv).
+    #[arg(long, value_delimiter = ',', default_value = "8,16")]
+    pub channels: Vec<usize>,
+    /// Kernel size K of the conv layers (odd; --arch conv).
+    #[arg(long, default_value_t = 5)]
+    pub kernel: usize,
+    /// Training digits whose activations set the normalisation (--arch conv; the MLP uses
+    /// the whole training split).
+    #[arg(long, default_value_t = 1000)]
+    pub calibration: usize,
+    /// ANN training epochs (default 30 for mlp, 15 for conv).
+    #[arg(long)]
+    pub epochs: Option<usize>,
     /// Percentile of positive activations used for weight/threshold normalisation.
     #[arg(long, default_value_t = 99.9)]
     pub percentile: f32,
@@ -111,6 +250,15 @@ pub struct ConvertArgs {
     pub seed: u64,
     #[command(flatten)]
     pub common: DataArgs,
+}
+
+/// Architecture of the ANN of `snn convert`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArchArg {
+    /// Fully connected ReLU layers.
+    Mlp,
+    /// Convolutions with average pooling, then a dense output layer.
+    Conv,
 }
 
 /// How the leak is realised in integer form.
@@ -194,6 +342,43 @@ fn check_hidden(hidden: &[usize]) -> CliResult<()> {
                 kernels::model::MAX_LAYER_ELEMENTS
             )));
         }
+    }
+    Ok(())
+}
+
+/// Refuses conv geometries the 28x28 inputs cannot carry (each conv keeps the size, each
+/// pooling halves it) or whose weights exceed the model format's per-layer limit.
+fn check_channels(channels: &[usize], kernel: usize) -> CliResult<()> {
+    if channels.is_empty() || channels.len() > 4 {
+        return Err(CliError::input(format!(
+            "--channels {channels:?}: give 1 to 4 conv layers"
+        )));
+    }
+    if kernel == 0 || kernel % 2 == 0 || kernel > 11 {
+        return Err(CliError::input(format!(
+            "--kernel {kernel}: must be odd and in 1..=11"
+        )));
+    }
+    let mut prev = 1usize;
+    let mut side = 28usize;
+    for &c in channels {
+        let w = c.saturating_mul(prev).saturating_mul(kernel * kernel);
+        let n = c.saturating_mul(side * side);
+        if c == 0
+            || w > kernels::model::MAX_LAYER_ELEMENTS
+            || n > kernels::model::MAX_LAYER_ELEMENTS
+        {
+            return Err(CliError::input(format!(
+                "--channels {channels:?}: {c} channels is outside the supported sizes"
+            )));
+        }
+        if side < 2 {
+            return Err(CliError::input(format!(
+                "--channels {channels:?}: too many pooling stages for 28x28 inputs"
+            )));
+        }
+        side /= 2;
+        prev = c;
     }
     Ok(())
 }
@@ -283,7 +468,10 @@ fn to_json(v: &serde_json::Value) -> CliResult<String> {
 
 pub fn run_train(args: &TrainArgs) -> CliResult<()> {
     check_out(&args.out)?;
+    let (surrogate, loss) = surrogate_and_loss(args)?;
     let cfg = TrainConfig {
+        surrogate,
+        loss,
         name: args.name.clone(),
         hidden: args.hidden.clone(),
         timesteps: args.timesteps,
@@ -322,6 +510,8 @@ pub fn run_train(args: &TrainArgs) -> CliResult<()> {
             "out": args.out.display().to_string(),
             "train_samples": train.len(),
             "epochs": cfg.epochs,
+            "surrogate": surrogate_json(&cfg.surrogate),
+            "loss": loss_json(&cfg.loss),
             "seconds": secs,
             "test_samples": test.len(),
             "test_accuracy": acc,
@@ -339,6 +529,12 @@ pub fn run_train(args: &TrainArgs) -> CliResult<()> {
                 h.seconds
             );
         }
+        let _ = writeln!(
+            o,
+            "surrogate {}, loss {}",
+            surrogate_json(&cfg.surrogate),
+            loss_json(&cfg.loss)
+        );
         let _ = writeln!(
             o,
             "trained on {} digits in {secs:.1} s; final train accuracy {:.2} %",
@@ -364,28 +560,90 @@ pub fn run_convert(args: &ConvertArgs) -> CliResult<()> {
             args.t_sweep
         )));
     }
-    let acfg = AnnConfig {
-        hidden: args.hidden.clone(),
-        epochs: args.epochs,
-        seed: args.seed,
-        ..AnnConfig::default()
-    };
+    let conv = args.arch == ArchArg::Conv;
+    let epochs = args.epochs.unwrap_or(if conv { 15 } else { 30 });
+    if epochs == 0 {
+        return Err(CliError::input("--epochs must be at least 1"));
+    }
     let ccfg = ConvertConfig {
-        name: args.name.clone(),
+        name: args.name.clone().unwrap_or_else(|| {
+            if conv {
+                "mnist_conv"
+            } else {
+                "mnist_mlp_converted"
+            }
+            .into()
+        }),
         timesteps: args.timesteps,
         percentile: args.percentile,
         beta: args.beta,
         ..ConvertConfig::default()
     };
     kernels::model::check_identifier(&ccfg.name, "--name")?;
-    check_hidden(&acfg.hidden)?;
+    if !(args.percentile > 0.0 && args.percentile <= 100.0) {
+        return Err(CliError::input(format!(
+            "--percentile {} is outside (0, 100]",
+            args.percentile
+        )));
+    }
+    if !(args.beta.is_finite() && (0.0..=1.0).contains(&args.beta)) {
+        return Err(CliError::input(format!(
+            "--beta {} is outside [0, 1]",
+            args.beta
+        )));
+    }
+    if conv {
+        check_channels(&args.channels, args.kernel)?;
+        if args.calibration == 0 || args.calibration > TRAIN_SAMPLES {
+            return Err(CliError::input(format!(
+                "--calibration {} must be in 1..={TRAIN_SAMPLES}",
+                args.calibration
+            )));
+        }
+    } else {
+        check_hidden(&args.hidden)?;
+    }
     let (train, test) = load_split(&args.common)?;
-    let pb = epoch_bar(acfg.epochs, "ann", args.common.json);
+    let pb = epoch_bar(epochs, "ann", args.common.json);
     let t0 = Instant::now();
-    let ann = train_ann(&acfg, &train, None, |p| report_progress(&pb, p))?;
-    pb.finish_and_clear();
-    let ann_acc = ann.ann.accuracy(&test) as f64;
-    let model = ann_to_snn(&ann.ann, &train, &ccfg)?;
+    let (ann_acc, model, macs) = if conv {
+        let cfg = CnnConfig {
+            layers: args
+                .channels
+                .iter()
+                .flat_map(|&c| {
+                    [
+                        CnnLayerSpec::Conv {
+                            channels: c,
+                            kernel: args.kernel,
+                            padding: args.kernel / 2,
+                        },
+                        CnnLayerSpec::AvgPool { kernel: 2 },
+                    ]
+                })
+                .collect(),
+            epochs,
+            seed: args.seed,
+            ..CnnConfig::default()
+        };
+        let cnn = train_cnn(&cfg, &train, None, |p| report_progress(&pb, p))?.cnn;
+        pb.finish_and_clear();
+        let calib = train.take(args.calibration);
+        let model = cnn_to_snn(&cnn, &calib, &ccfg)?;
+        (cnn.accuracy(&test) as f64, model, cnn.macs())
+    } else {
+        let acfg = AnnConfig {
+            hidden: args.hidden.clone(),
+            epochs,
+            seed: args.seed,
+            ..AnnConfig::default()
+        };
+        let ann = train_ann(&acfg, &train, None, |p| report_progress(&pb, p))?;
+        pb.finish_and_clear();
+        let macs = ann.ann.layers.iter().map(|l| l.inputs * l.outputs).sum();
+        let model = ann_to_snn(&ann.ann, &train, &ccfg)?;
+        (ann.ann.accuracy(&test) as f64, model, macs)
+    };
     let secs = t0.elapsed().as_secs_f64();
     let mut sweep = Vec::new();
     for &t in &args.t_sweep {
@@ -398,7 +656,9 @@ pub fn run_convert(args: &ConvertArgs) -> CliResult<()> {
     if args.common.json {
         o = to_json(&json!({
             "out": args.out.display().to_string(),
+            "arch": if conv { "conv" } else { "mlp" },
             "ann_test_accuracy": ann_acc,
+            "ann_macs": macs,
             "percentile": args.percentile,
             "seconds": secs,
             "test_samples": test.len(),
@@ -407,7 +667,9 @@ pub fn run_convert(args: &ConvertArgs) -> CliResult<()> {
     } else {
         let _ = writeln!(
             o,
-            "ReLU ANN trained in {secs:.1} s: test accuracy {:.2} %",
+            "ReLU {} ANN ({macs} MACs per image) trained and converted in {secs:.1} s: test \
+             accuracy {:.2} %",
+            if conv { "conv" } else { "MLP" },
             100.0 * ann_acc
         );
         let _ = writeln!(

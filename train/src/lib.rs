@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod ann;
+pub mod cnn;
 pub mod conv;
 pub mod convert;
 pub mod data;

@@ -11,6 +11,9 @@
 //! - membrane width: the smallest signed width that holds every potential seen on the
 //!   calibration inputs (run through `IntNetwork` with 32-bit membranes), unless fixed.
 //!   Saturation on other data is measured by [`rail_hits`] and reported.
+//! - average pooling (`k x k`) becomes sum pooling (the numeric contract has no division):
+//!   the integer current is the window's spike count, so the layer's scale is `1 / k^2` and
+//!   its threshold `round(theta k^2)` (exact for the converted networks' `theta = 1`).
 
 use rayon::prelude::*;
 
@@ -123,7 +126,15 @@ fn quantize_layer(
 ) -> Result<(IntLayer, Option<LayerReport>)> {
     let qmax = ((1i32 << (bits - 1)) - 1) as f32;
     let wmax = l.weights.iter().fold(0.0f32, |m, w| m.max(w.abs()));
-    let scale = if wmax > 0.0 { wmax / qmax } else { 1.0 };
+    // Average pooling becomes sum pooling: the integer current counts the spikes of a window,
+    // `k^2` times the float current, so one integer unit is worth `1 / k^2`.
+    let (op, scale) = match l.op {
+        LayerOp::AvgPool2d { input, kernel } => (
+            LayerOp::SumPool2d { input, kernel },
+            1.0 / (kernel * kernel) as f32,
+        ),
+        op => (op, if wmax > 0.0 { wmax / qmax } else { 1.0 }),
+    };
     let weights: Vec<i16> = l
         .weights
         .iter()
@@ -172,7 +183,7 @@ fn quantize_layer(
     Ok((
         IntLayer {
             name: l.name.clone(),
-            op: l.op,
+            op,
             weight_bits: bits,
             weights,
             bias,
@@ -255,7 +266,8 @@ pub fn rail_hits(model: &IntModel, inputs: &[SpikeTrain]) -> Result<Vec<(u64, u6
     Ok(out)
 }
 
-/// Quantizes `model` (dense and flatten layers with LIF neurons). `calibration` holds encoded
+/// Quantizes `model` (dense, conv, pooling and flatten layers with LIF neurons; average
+/// pooling becomes sum pooling with the threshold in spike counts, `round(theta k^2)`). `calibration` holds encoded
 /// input samples used to choose membrane widths (may be empty when `membrane_bits` is fixed).
 pub fn quantize(model: &Model, cfg: &QuantConfig, calibration: &[SpikeTrain]) -> Result<Quantized> {
     model.validate()?;
@@ -276,14 +288,6 @@ pub fn quantize(model: &Model, cfg: &QuantConfig, calibration: &[SpikeTrain]) ->
         return Err(Error::invalid(
             "choosing membrane widths needs calibration inputs (or a fixed membrane width)",
         ));
-    }
-    for l in &model.layers {
-        if !matches!(l.op, LayerOp::Dense { .. } | LayerOp::Flatten { .. }) {
-            return Err(Error::invalid(format!(
-                "layer {:?}: only dense and flatten layers can be quantized so far",
-                l.name
-            )));
-        }
     }
     let first_bits = cfg.membrane_bits.unwrap_or(32);
     let mut layers = Vec::new();

@@ -184,6 +184,33 @@ impl TrainConfig {
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return bad(format!("learning rate {} must be > 0", self.lr));
         }
+        let (what, v) = match self.surrogate {
+            Surrogate::FastSigmoid { slope } => ("fast-sigmoid slope", slope),
+            Surrogate::Atan { alpha } => ("atan alpha", alpha),
+            Surrogate::Rectangular { width } => ("rectangular width", width),
+        };
+        if !(v.is_finite() && v > 0.0) {
+            return bad(format!("surrogate {what} {v} must be finite and > 0"));
+        }
+        match self.loss {
+            Loss::CrossEntropyCount { scale } => {
+                if !(scale.is_finite() && scale > 0.0) {
+                    return bad(format!(
+                        "cross-entropy logit scale {scale} must be finite and > 0"
+                    ));
+                }
+            }
+            Loss::MseCount {
+                correct_rate,
+                incorrect_rate,
+            } => {
+                for (what, r) in [("correct", correct_rate), ("incorrect", incorrect_rate)] {
+                    if !(r.is_finite() && (0.0..=1.0).contains(&r)) {
+                        return bad(format!("MSE {what} rate {r} is outside [0, 1]"));
+                    }
+                }
+            }
+        }
         Ok(())
     }
 }

@@ -1,0 +1,103 @@
+//! Trains the convolutional ReLU ANN (`train::cnn`, default recipe), converts it to an IF
+//! spiking network with data-based normalisation, and prints the ANN's and the SNN's test
+//! accuracy against T, measured with `kernels::network::Network`. Run through
+//! `scripts/train-models`.
+//!
+//! Usage: `train_conv [OUT_DIR] [EPOCHS]` (defaults `models`, the recipe's epochs), from the
+//! repository root.
+
+use std::time::Instant;
+
+use kernels::data::load_mnist;
+use kernels::model::Encoding;
+use kernels::model_io::save_model;
+use train::cnn::{CnnConfig, train_cnn};
+use train::convert::{ConvertConfig, cnn_to_snn};
+use train::eval::float_accuracy_vs_t;
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("train_conv: {e}");
+        std::process::exit(2);
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let out = args.next().unwrap_or_else(|| "models".into());
+    let mut cfg = CnnConfig::default();
+    if let Some(e) = args.next() {
+        cfg.epochs = e.parse()?;
+    }
+    std::fs::create_dir_all(&out)?;
+    let mnist = load_mnist("data/mnist")?;
+    let (train, test) = (&mnist.train, &mnist.test);
+    println!("cnn config: {cfg:?}");
+    let t0 = Instant::now();
+    let trained = train_cnn(&cfg, train, Some(test), |p| {
+        if p.batch == p.batches {
+            eprintln!(
+                "epoch {}/{}: loss {:.4}, train accuracy {:.4}, {:.0} s so far",
+                p.epoch + 1,
+                p.epochs,
+                p.loss,
+                p.train_accuracy,
+                t0.elapsed().as_secs_f32()
+            );
+        }
+    })?;
+    let secs = t0.elapsed().as_secs_f32();
+    for h in &trained.history {
+        println!(
+            "  epoch {:2}: loss {:.4}, train {:.4}, test {:.4}, {:.1} s",
+            h.epoch + 1,
+            h.loss,
+            h.train_accuracy,
+            h.validation_accuracy.unwrap_or(f32::NAN),
+            h.seconds
+        );
+    }
+    let cnn = trained.cnn;
+    println!(
+        "cnn trained in {secs:.1} s wall; {} MACs per image; ANN test accuracy {:.2} %",
+        cnn.macs(),
+        100.0 * cnn.accuracy(test)
+    );
+    let calib = train.take(1000);
+    let ts = [10, 25, 50, 100, 200];
+    for percentile in [99.9f32, 99.99] {
+        let ccfg = ConvertConfig {
+            name: "mnist_conv".into(),
+            timesteps: 100,
+            percentile,
+            ..ConvertConfig::default()
+        };
+        let t1 = Instant::now();
+        let snn = cnn_to_snn(&cnn, &calib, &ccfg)?;
+        println!(
+            "converted (percentile {percentile}) in {:.1} s",
+            t1.elapsed().as_secs_f32()
+        );
+        for enc in [
+            Encoding::Rate { seed: 1 },
+            Encoding::Lfsr { seed: 1, lanes: 16 },
+        ] {
+            let t2 = Instant::now();
+            let acc = float_accuracy_vs_t(&snn, test, &enc, &ts)?;
+            let row: Vec<String> = acc
+                .iter()
+                .map(|(t, a)| format!("T = {t}: {:.2} %", 100.0 * a))
+                .collect();
+            println!(
+                "  {enc:?}: {} ({:.1} s)",
+                row.join(", "),
+                t2.elapsed().as_secs_f32()
+            );
+        }
+        if percentile == 99.9 {
+            save_model(&snn, format!("{out}/mnist_conv.safetensors"))?;
+            println!("wrote {out}/mnist_conv.safetensors");
+        }
+    }
+    Ok(())
+}
