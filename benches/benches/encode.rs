@@ -6,7 +6,10 @@
 
 use benches::cpu_time::ThreadCpuTime;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use kernels::encode::{bernoulli_f32, bernoulli_u8, latency_u8, lfsr_encode, poisson_u8};
+use kernels::encode::{
+    LfsrTable, bernoulli_f32, bernoulli_u8, latency_u8, lfsr_encode, lfsr_encode_reference,
+    poisson_u8,
+};
 use std::hint::black_box;
 
 fn image() -> Vec<u8> {
@@ -38,9 +41,22 @@ fn encoders(c: &mut Criterion<ThreadCpuTime>) {
         b.iter(|| latency_u8(black_box(&img), steps).unwrap())
     });
     for lanes in [1u32, 16] {
+        // The fast path as callers get it: the threshold table comes from the cache.
         g.bench_with_input(BenchmarkId::new("lfsr", lanes), &lanes, |b, &l| {
             b.iter(|| lfsr_encode(black_box(&img), steps, 1, l).unwrap())
         });
+        // The definition (pixel-by-pixel lane stepping), the fast path's test reference.
+        g.bench_with_input(
+            BenchmarkId::new("lfsr_reference", lanes),
+            &lanes,
+            |b, &l| b.iter(|| lfsr_encode_reference(black_box(&img), steps, 1, l).unwrap()),
+        );
+        // Building the table: what the first image of a run (a cache miss) pays on top.
+        g.bench_with_input(
+            BenchmarkId::new("lfsr_table_build", lanes),
+            &lanes,
+            |b, &l| b.iter(|| LfsrTable::new(black_box(1), l, img.len(), steps).unwrap()),
+        );
     }
     g.finish();
 }

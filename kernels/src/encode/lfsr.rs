@@ -6,10 +6,21 @@
 //! every inference by [`lfsr_lane_seed`]; every timestep walks the pixels in groups of `L`,
 //! every lane steps once per group (also lanes past the last pixel), and pixel `g*L + l`
 //! spikes when `pixel > (x_l >> 24)` after the step.
+//!
+//! Two implementations:
+//! * [`LfsrEncoder`] steps the lanes one pixel at a time: the definition, kept as the test
+//!   reference (it is latency-bound: one xorshift step, ~6 dependent cycles, per pixel).
+//! * [`LfsrTable`] is the fast path. The lane states never depend on the pixels and every
+//!   inference starts from the same seed, so the `T x N` thresholds `x >> 24` are the same for
+//!   every image: the table computes them once, and encoding an image is then one SIMD byte
+//!   compare per pixel and step (`pixel > threshold`, 16 or 32 pixels per instruction, the
+//!   comparison mask is the bit-packed spike row). [`lfsr_encode`] keeps the last table in a
+//!   process-wide cache, so a data set encoded with one model pays the generation once.
 
 use crate::error::{Error, Result};
 use crate::model::{MAX_LAYER_ELEMENTS, MAX_TIMESTEPS};
 use crate::spikes::SpikeTrain;
+use std::sync::{Arc, Mutex};
 
 /// The golden-ratio increment between lane seeds (`0x9E3779B9`).
 pub const LFSR_SEED_INCREMENT: u32 = 0x9E37_79B9;
@@ -116,18 +127,274 @@ impl LfsrEncoder {
 /// from `seed` at the start (every inference uses the same seed, as the hardware does).
 ///
 /// Errors: `lanes == 0`, or `timesteps` above [`MAX_TIMESTEPS`].
+///
+/// Uses the fast path: a [`LfsrTable`] for `(seed, lanes, pixels.len(), timesteps)`, taken from
+/// a one-entry process-wide cache (built on a miss) when the table has at most
+/// [`LFSR_CACHE_MAX_BYTES`] bytes; larger encodings step an [`LfsrEncoder`] instead. The result
+/// is the same either way (tested).
 pub fn lfsr_encode(pixels: &[u8], timesteps: usize, seed: u32, lanes: u32) -> Result<SpikeTrain> {
-    if timesteps > MAX_TIMESTEPS {
-        return Err(Error::invalid(format!(
-            "timesteps {timesteps} is above the limit of {MAX_TIMESTEPS}"
-        )));
+    check_timesteps(timesteps)?;
+    let n = pixels.len();
+    if table_bytes(n, timesteps) > LFSR_CACHE_MAX_BYTES {
+        return lfsr_encode_reference(pixels, timesteps, seed, lanes);
     }
+    let table = cached_table(seed, lanes, n, timesteps)?;
+    table.encode(pixels)
+}
+
+/// [`lfsr_encode`] by the definition: an [`LfsrEncoder`] stepped one pixel at a time. The
+/// reference of the fast path's tests and benchmarks.
+pub fn lfsr_encode_reference(
+    pixels: &[u8],
+    timesteps: usize,
+    seed: u32,
+    lanes: u32,
+) -> Result<SpikeTrain> {
+    check_timesteps(timesteps)?;
     let mut enc = LfsrEncoder::new(seed, lanes)?;
     let mut train = SpikeTrain::zeros(timesteps, pixels.len());
     for t in 0..timesteps {
         enc.encode_step(pixels, train.row_mut(t));
     }
     Ok(train)
+}
+
+fn check_timesteps(timesteps: usize) -> Result<()> {
+    if timesteps > MAX_TIMESTEPS {
+        return Err(Error::invalid(format!(
+            "timesteps {timesteps} is above the limit of {MAX_TIMESTEPS}"
+        )));
+    }
+    Ok(())
+}
+
+/// Largest threshold table [`lfsr_encode`] caches (bytes: `timesteps x` pixels rounded up to 64).
+pub const LFSR_CACHE_MAX_BYTES: usize = 16 << 20;
+
+fn table_bytes(pixels: usize, timesteps: usize) -> usize {
+    pixels
+        .div_ceil(64)
+        .saturating_mul(64)
+        .saturating_mul(timesteps)
+}
+
+/// The cached table for these parameters, built (and cached) on a miss.
+fn cached_table(seed: u32, lanes: u32, pixels: usize, timesteps: usize) -> Result<Arc<LfsrTable>> {
+    static CACHE: Mutex<Option<Arc<LfsrTable>>> = Mutex::new(None);
+    let hit = {
+        let guard = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        guard
+            .as_ref()
+            .filter(|t| t.is_for(seed, lanes, pixels, timesteps))
+            .cloned()
+    };
+    if let Some(t) = hit {
+        return Ok(t);
+    }
+    // Built outside the lock (two threads missing at once both build, the same table).
+    let t = Arc::new(LfsrTable::new(seed, lanes, pixels, timesteps)?);
+    *CACHE.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&t));
+    Ok(t)
+}
+
+/// The LFSR thresholds of one whole inference, `T x N` bytes: the fast path of the encoder.
+///
+/// Row `t` holds, for pixel `p`, the threshold `x >> 24` of the lane state that decides `p` at
+/// step `t` (so `p` spikes when `pixel[p] > threshold`), stored as `threshold ^ 0x80` so that a
+/// signed byte compare of `pixel ^ 0x80` against it is the unsigned compare of the contract.
+/// Rows are padded to a multiple of 64 pixels with thresholds of 255 (never exceeded).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LfsrTable {
+    seed: u32,
+    lanes: u32,
+    pixels: usize,
+    timesteps: usize,
+    /// Row length in bytes: `pixels` rounded up to 64.
+    stride: usize,
+    biased: Vec<u8>,
+}
+
+impl LfsrTable {
+    /// Computes the thresholds of `timesteps` steps of a `pixels`-pixel image for `seed` and
+    /// `lanes` lanes. Errors: `lanes` outside `1..=MAX_LAYER_ELEMENTS`, `timesteps` above
+    /// [`MAX_TIMESTEPS`].
+    pub fn new(seed: u32, lanes: u32, pixels: usize, timesteps: usize) -> Result<Self> {
+        check_timesteps(timesteps)?;
+        if lanes == 0 || lanes as usize > MAX_LAYER_ELEMENTS {
+            return Err(Error::invalid(format!(
+                "LFSR lanes {lanes} is outside 1..={MAX_LAYER_ELEMENTS}"
+            )));
+        }
+        let stride = pixels.div_ceil(64) * 64;
+        let mut biased = vec![255u8 ^ 0x80; stride * timesteps];
+        // Lanes at or past the last pixel never decide a spike (with `L >= N` there is one
+        // group): their states are not kept.
+        let l = (lanes as usize).min(pixels.max(1));
+        let groups = pixels.div_ceil(l);
+        let mut x: Vec<u32> = (0..l as u32).map(|i| lfsr_lane_seed(seed, i)).collect();
+        // One step's thresholds in group order (the last group may run past the last pixel).
+        let mut tmp = vec![0u8; groups * l];
+        for row in biased.chunks_exact_mut(stride.max(1)).take(timesteps) {
+            for dst in tmp.chunks_exact_mut(l) {
+                // Every lane steps once per group; a plain loop over independent lanes, which
+                // the compiler vectorises (shifts and xors on 4 or 8 lanes at once).
+                for (d, s) in dst.iter_mut().zip(x.iter_mut()) {
+                    *s = lfsr_step(*s);
+                    *d = ((*s >> 24) as u8) ^ 0x80;
+                }
+            }
+            row[..pixels].copy_from_slice(&tmp[..pixels]);
+        }
+        Ok(LfsrTable {
+            seed,
+            lanes,
+            pixels,
+            timesteps,
+            stride,
+            biased,
+        })
+    }
+
+    /// True when this table encodes `pixels`-pixel images over `timesteps` steps with `seed`
+    /// and `lanes`.
+    pub fn is_for(&self, seed: u32, lanes: u32, pixels: usize, timesteps: usize) -> bool {
+        (self.seed, self.lanes, self.pixels, self.timesteps) == (seed, lanes, pixels, timesteps)
+    }
+
+    /// Pixels per image.
+    pub fn pixels(&self) -> usize {
+        self.pixels
+    }
+
+    /// Timesteps per inference.
+    pub fn timesteps(&self) -> usize {
+        self.timesteps
+    }
+
+    /// The contract's threshold for pixel `p` at step `t` (`x >> 24` of the deciding lane).
+    pub fn threshold(&self, t: usize, p: usize) -> u8 {
+        assert!(t < self.timesteps && p < self.pixels, "index out of range");
+        self.biased[t * self.stride + p] ^ 0x80
+    }
+
+    /// Encodes one image into a new spike train. Errors: `pixels.len()` differs from the
+    /// table's image size.
+    pub fn encode(&self, pixels: &[u8]) -> Result<SpikeTrain> {
+        let mut train = SpikeTrain::zeros(self.timesteps, self.pixels);
+        self.encode_into(pixels, &mut train)?;
+        Ok(train)
+    }
+
+    /// Encodes one image into `train` (overwritten; it must be `timesteps x pixels`).
+    pub fn encode_into(&self, pixels: &[u8], train: &mut SpikeTrain) -> Result<()> {
+        if pixels.len() != self.pixels {
+            return Err(Error::shape(format!(
+                "image has {} pixels, the LFSR table was built for {}",
+                pixels.len(),
+                self.pixels
+            )));
+        }
+        if (train.steps(), train.neurons()) != (self.timesteps, self.pixels) {
+            return Err(Error::shape(format!(
+                "spike train is {}x{}, the LFSR table encodes {}x{}",
+                train.steps(),
+                train.neurons(),
+                self.timesteps,
+                self.pixels
+            )));
+        }
+        if self.pixels == 0 {
+            return Ok(());
+        }
+        // Biased pixels, padded with 0 (biased -128: never above a threshold).
+        let mut px = vec![0x80u8; self.stride];
+        for (d, &p) in px.iter_mut().zip(pixels) {
+            *d = p ^ 0x80;
+        }
+        for t in 0..self.timesteps {
+            let thr = &self.biased[t * self.stride..(t + 1) * self.stride];
+            compare_row(&px, thr, train.row_mut(t));
+        }
+        Ok(())
+    }
+}
+
+/// `row[w]` bit `j` = `px[64w + j] > thr[64w + j]` as signed bytes, for whole 64-byte chunks.
+fn compare_row(px: &[u8], thr: &[u8], row: &mut [u64]) {
+    debug_assert!(px.len() == thr.len() && px.len() == row.len() * 64);
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 was detected just above.
+            unsafe { x86::compare_row_avx2(px, thr, row) };
+        } else {
+            x86::compare_row_sse2(px, thr, row);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    for ((w, p), t) in row
+        .iter_mut()
+        .zip(px.chunks_exact(64))
+        .zip(thr.chunks_exact(64))
+    {
+        let mut bits = 0u64;
+        for j in 0..64 {
+            bits |= (((p[j] as i8) > (t[j] as i8)) as u64) << j;
+        }
+        *w = bits;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    //! Byte compares with movemask. Every pointer comes from a 64-byte chunk of a slice
+    //! (`chunks_exact(64)`), and the loads read bytes `16k .. 16k + 16` (SSE2) or
+    //! `32k .. 32k + 32` (AVX2) of it with `k` below 4 or 2: always inside the chunk.
+    use std::arch::x86_64::*;
+
+    pub(super) fn compare_row_sse2(px: &[u8], thr: &[u8], row: &mut [u64]) {
+        for ((w, p), t) in row
+            .iter_mut()
+            .zip(px.chunks_exact(64))
+            .zip(thr.chunks_exact(64))
+        {
+            let mut bits = 0u64;
+            for k in 0..4 {
+                // SAFETY: see the module comment (SSE2 is part of x86-64).
+                let m = unsafe {
+                    let a = _mm_loadu_si128(p.as_ptr().add(16 * k).cast());
+                    let b = _mm_loadu_si128(t.as_ptr().add(16 * k).cast());
+                    _mm_movemask_epi8(_mm_cmpgt_epi8(a, b))
+                };
+                bits |= (m as u32 as u64) << (16 * k);
+            }
+            *w = bits;
+        }
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn compare_row_avx2(px: &[u8], thr: &[u8], row: &mut [u64]) {
+        for ((w, p), t) in row
+            .iter_mut()
+            .zip(px.chunks_exact(64))
+            .zip(thr.chunks_exact(64))
+        {
+            // SAFETY: see the module comment.
+            let (lo, hi) = unsafe {
+                let a0 = _mm256_loadu_si256(p.as_ptr().cast());
+                let a1 = _mm256_loadu_si256(p.as_ptr().add(32).cast());
+                let b0 = _mm256_loadu_si256(t.as_ptr().cast());
+                let b1 = _mm256_loadu_si256(t.as_ptr().add(32).cast());
+                (
+                    _mm256_movemask_epi8(_mm256_cmpgt_epi8(a0, b0)),
+                    _mm256_movemask_epi8(_mm256_cmpgt_epi8(a1, b1)),
+                )
+            };
+            *w = (lo as u32 as u64) | ((hi as u32 as u64) << 32);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -197,6 +464,78 @@ mod tests {
         assert!(!lfsr_spike(0, 0));
         assert!(lfsr_spike(255, 0xFEFF_FFFF));
         assert!(!lfsr_spike(255, 0xFF00_0000));
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// The fast path (threshold table, SIMD compare; and `lfsr_encode` through the cache)
+        /// equals the definition (`LfsrEncoder` stepped pixel by pixel) bit for bit.
+        #[test]
+        fn table_equals_definition(
+            pixels in prop::collection::vec(any::<u8>(), 0..400),
+            steps in 0usize..8,
+            seed in any::<u32>(),
+            lanes in prop_oneof![1u32..40, 40u32..600],
+            other in prop::collection::vec(any::<u8>(), 400),
+        ) {
+            let want = lfsr_encode_reference(&pixels, steps, seed, lanes).unwrap();
+            let table = LfsrTable::new(seed, lanes, pixels.len(), steps).unwrap();
+            prop_assert_eq!(&table.encode(&pixels).unwrap(), &want);
+            prop_assert_eq!(&lfsr_encode(&pixels, steps, seed, lanes).unwrap(), &want);
+            // A second image with the same parameters (a cache hit, unless another test
+            // thread replaced the entry in between: both paths must agree either way).
+            let img2 = &other[..pixels.len()];
+            let want2 = lfsr_encode_reference(img2, steps, seed, lanes).unwrap();
+            prop_assert_eq!(&lfsr_encode(img2, steps, seed, lanes).unwrap(), &want2);
+            prop_assert_eq!(&table.encode(img2).unwrap(), &want2);
+        }
+    }
+
+    #[test]
+    fn table_thresholds_are_the_lane_states() {
+        // 3 lanes, 7 pixels: 3 groups per step, lanes step 3 times per step.
+        let (seed, lanes, n, steps) = (0xDEAD_BEEFu32, 3u32, 7usize, 2usize);
+        let table = LfsrTable::new(seed, lanes, n, steps).unwrap();
+        let mut x: Vec<u32> = (0..lanes).map(|l| lfsr_lane_seed(seed, l)).collect();
+        for t in 0..steps {
+            for g in 0..3 {
+                for (l, s) in x.iter_mut().enumerate() {
+                    *s = lfsr_step(*s);
+                    let p = g * 3 + l;
+                    if p < n {
+                        assert_eq!(table.threshold(t, p), (*s >> 24) as u8, "t {t} p {p}");
+                    }
+                }
+            }
+        }
+        // Pixel 255 against threshold 254 spikes, against 255 does not: both ends of the
+        // unsigned compare through the biased signed one.
+        let mut img = vec![0u8; n];
+        for (p, v) in img.iter_mut().enumerate() {
+            *v = table.threshold(0, p);
+        }
+        let t = table.encode(&img).unwrap();
+        assert_eq!(
+            t.count(),
+            (0..n).filter(|&p| img[p] > table.threshold(1, p)).count()
+        );
+        for p in 0..n {
+            assert!(!t.get(0, p), "pixel equal to its threshold must not spike");
+        }
+    }
+
+    #[test]
+    fn table_shape_errors() {
+        let table = LfsrTable::new(1, 4, 10, 3).unwrap();
+        assert!(table.encode(&[0; 9]).is_err());
+        let mut wrong = SpikeTrain::zeros(3, 11);
+        assert!(table.encode_into(&[0; 10], &mut wrong).is_err());
+        assert!(LfsrTable::new(1, 0, 10, 3).is_err());
+        assert!(LfsrTable::new(1, 1, 10, MAX_TIMESTEPS + 1).is_err());
+        assert!(table.is_for(1, 4, 10, 3) && !table.is_for(2, 4, 10, 3));
     }
 
     #[test]

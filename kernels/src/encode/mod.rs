@@ -19,7 +19,10 @@ pub mod lfsr;
 pub mod rate;
 
 pub use latency::{direct_u8, latency_f32, latency_step_f32, latency_step_u8, latency_u8};
-pub use lfsr::{LfsrEncoder, lfsr_encode, lfsr_lane_seed, lfsr_spike, lfsr_step};
+pub use lfsr::{
+    LfsrEncoder, LfsrTable, lfsr_encode, lfsr_encode_reference, lfsr_lane_seed, lfsr_spike,
+    lfsr_step,
+};
 pub use rate::{
     RateRng, bernoulli_f32, bernoulli_thresholds, bernoulli_u8, poisson_f32, poisson_u8, splitmix64,
 };
