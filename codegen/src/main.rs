@@ -2,6 +2,8 @@
 //!
 //! With no arguments it generates the bundled MNIST model into `out/<model-name>/`, runs Yosys
 //! for the target when it is installed, and prints a summary. Exit status 2 on bad input.
+//! A float model or NIR file is quantized first; `--weight-bits`, `--leak`, `--frac-bits` and
+//! `--membrane-bits` are `snn quantize`'s settings for that (refused for an integer model).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,8 +11,10 @@ use std::time::Instant;
 
 use clap::Parser;
 use codegen::plan::{Arch, WeightStore};
+use codegen::source::QuantOptions;
 use codegen::stimulus::{random_samples, samples_from_images};
 use codegen::{EncoderKind, Error, Options, Plan, Target, generate, synth, write_design};
+use train::quantize::LeakMode;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -19,9 +23,22 @@ use codegen::{EncoderKind, Error, Options, Plan, Target, generate, synth, write_
 )]
 struct Args {
     /// Model: integer or float safetensors (see docs/model-format.md) or a NIR file; float
-    /// models are quantized on the way in (8-bit weights, as `snn quantize`).
+    /// models are quantized on the way in as by `snn quantize` (the four options below).
     #[arg(long, default_value = codegen::source::DEFAULT_MODEL)]
     model: PathBuf,
+    /// Float model: signed weight width, 4..=16 (default 8).
+    #[arg(long)]
+    weight_bits: Option<u8>,
+    /// Float model: leak realisation (default shift).
+    #[arg(long, value_enum)]
+    leak: Option<LeakArg>,
+    /// Float model with --leak multiply: fraction bits of the multiply leak, 1..=16 (default 12).
+    #[arg(long)]
+    frac_bits: Option<u8>,
+    /// Float model: membrane width for every layer, 2..=32 (default: chosen from calibration
+    /// potentials).
+    #[arg(long)]
+    membrane_bits: Option<u8>,
     /// Output directory (default out/<model-name>).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -73,6 +90,15 @@ struct Args {
     implement: bool,
 }
 
+/// How the leak is realised in integer form (as `snn quantize --leak`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum LeakArg {
+    /// `v - (v >>> k)` with the nearest beta = 1 - 2^-k.
+    Shift,
+    /// `(v * beta_q) >>> frac_bits`.
+    Multiply,
+}
+
 /// `--implement --json`: the implementation report with the design's identity.
 #[derive(serde::Serialize)]
 struct ImplReport<'a> {
@@ -117,7 +143,23 @@ fn run(mut args: Args) -> codegen::Result<()> {
     let t0 = Instant::now();
     args.model = codegen::source::bundled(&args.model, codegen::source::DEFAULT_MODEL);
     args.data = codegen::source::bundled(&args.data, kernels::data::MNIST_DIR);
-    let loaded = codegen::source::load(&args.model, &args.data)?;
+    let quant = QuantOptions {
+        weight_bits: args.weight_bits,
+        leak: match (args.leak, args.frac_bits) {
+            (Some(LeakArg::Multiply), f) => Some(LeakMode::Multiply {
+                frac_bits: f.unwrap_or(codegen::source::DEFAULT_FRAC_BITS),
+            }),
+            (_, Some(f)) => {
+                return Err(Error::Input(format!(
+                    "--frac-bits {f} sets the multiply leak: it needs --leak multiply"
+                )));
+            }
+            (Some(LeakArg::Shift), None) => Some(LeakMode::Shift),
+            (None, None) => None,
+        },
+        membrane_bits: args.membrane_bits,
+    };
+    let loaded = codegen::source::load_with(&args.model, &args.data, &quant)?;
     if let Some(note) = &loaded.quantized {
         eprintln!("codegen: {note}");
     }
