@@ -45,10 +45,12 @@ struct Args {
     /// Replace an existing output directory.
     #[arg(long)]
     force: bool,
-    /// Weights added per cycle per layer (P); default: whole layer up to 128 (--arch regs), 2
-    /// (--arch mem; later layers get fewer, see docs/hardware-architecture.md).
-    #[arg(long)]
-    parallel: Option<usize>,
+    /// Weights added per cycle per layer (P): one value for every layer, or one per dense layer
+    /// separated by commas (e.g. 64,10; each 1..=the layer's neurons). Default: whole layer up
+    /// to 128 (--arch regs), 2 (--arch mem; later layers get fewer, see
+    /// docs/hardware-architecture.md).
+    #[arg(long, value_name = "P[,P...]")]
+    parallel: Option<String>,
     /// Neurons updated per cycle in the neuron phase (default min(neurons, 16)).
     #[arg(long)]
     neuron_units: Option<usize>,
@@ -167,8 +169,16 @@ fn run(mut args: Args) -> codegen::Result<()> {
     if args.samples == 0 || args.samples > 2000 {
         return Err(Error::Input("--samples must be in 1..=2000".into()));
     }
+    let (parallel, parallel_layers) = match &args.parallel {
+        None => (None, None),
+        Some(text) => match parse_parallel(text)? {
+            v if v.len() == 1 && !text.contains(',') => (Some(v[0]), None),
+            v => (None, Some(v)),
+        },
+    };
     let opts = Options {
-        parallel: args.parallel,
+        parallel,
+        parallel_layers,
         neuron_units: args.neuron_units,
         target: args.target,
         encoder: args.encoder,
@@ -261,6 +271,21 @@ fn run(mut args: Args) -> codegen::Result<()> {
     }
     println!("generation took {gen_time:.2} s");
     Ok(())
+}
+
+/// `--parallel`: `P` or `P1,P2,...` (positive integers; ranges are the plan's to check).
+fn parse_parallel(text: &str) -> codegen::Result<Vec<usize>> {
+    text.split(',')
+        .map(|v| {
+            v.trim().parse::<usize>().map_err(|_| {
+                Error::Input(format!(
+                    "--parallel {text:?}: {:?} is not a whole number (give P, or one P per \
+                     layer separated by commas)",
+                    v.trim()
+                ))
+            })
+        })
+        .collect()
 }
 
 fn implement(args: &Args, design: &codegen::Design, out: &std::path::Path) -> codegen::Result<()> {
