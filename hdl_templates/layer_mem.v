@@ -37,7 +37,7 @@ module {{ h.p }}_{{ l.name }}_layer (
     output wire out_first,
     output wire out_last
 );
-    localparam [2:0] S_IDLE = 3'd0, S_SCAN = 3'd1, S_LIST = 3'd2, S_NEUR = 3'd3, S_WB = 3'd4,
+    localparam [2:0] S_IDLE = 3'd0, S_SCAN = 3'd1,{% if l.g > 1 %} S_LIST = 3'd2,{% endif %} S_NEUR = 3'd3, S_WB = 3'd4,
         S_OUT = 3'd5;
 
     reg [2:0] state_q;

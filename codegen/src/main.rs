@@ -2,6 +2,8 @@
 //!
 //! With no arguments it generates the bundled MNIST model into `out/<model-name>/`, runs Yosys
 //! for the target when it is installed, and prints a summary. Exit status 2 on bad input.
+//! A float model or NIR file is quantized first; `--weight-bits`, `--leak`, `--frac-bits` and
+//! `--membrane-bits` are `snn quantize`'s settings for that (refused for an integer model).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,8 +11,10 @@ use std::time::Instant;
 
 use clap::Parser;
 use codegen::plan::{Arch, WeightStore};
+use codegen::source::QuantOptions;
 use codegen::stimulus::{random_samples, samples_from_images};
 use codegen::{EncoderKind, Error, Options, Plan, Target, generate, synth, write_design};
+use train::quantize::LeakMode;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -19,19 +23,34 @@ use codegen::{EncoderKind, Error, Options, Plan, Target, generate, synth, write_
 )]
 struct Args {
     /// Model: integer or float safetensors (see docs/model-format.md) or a NIR file; float
-    /// models are quantized on the way in (8-bit weights, as `snn quantize`).
+    /// models are quantized on the way in as by `snn quantize` (the four options below).
     #[arg(long, default_value = codegen::source::DEFAULT_MODEL)]
     model: PathBuf,
+    /// Float model: signed weight width, 4..=16 (default 8).
+    #[arg(long)]
+    weight_bits: Option<u8>,
+    /// Float model: leak realisation (default shift).
+    #[arg(long, value_enum)]
+    leak: Option<LeakArg>,
+    /// Float model with --leak multiply: fraction bits of the multiply leak, 1..=16 (default 12).
+    #[arg(long)]
+    frac_bits: Option<u8>,
+    /// Float model: membrane width for every layer, 2..=32 (default: chosen from calibration
+    /// potentials).
+    #[arg(long)]
+    membrane_bits: Option<u8>,
     /// Output directory (default out/<model-name>).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Replace an existing output directory.
     #[arg(long)]
     force: bool,
-    /// Weights added per cycle per layer (P); default: whole layer up to 128 (--arch regs), 2
-    /// (--arch mem; later layers get fewer, see docs/hardware-architecture.md).
-    #[arg(long)]
-    parallel: Option<usize>,
+    /// Weights added per cycle per layer (P): one value for every layer, or one per dense layer
+    /// separated by commas (e.g. 64,10; each 1..=the layer's neurons). Default: whole layer up
+    /// to 128 (--arch regs), 2 (--arch mem; later layers get fewer, see
+    /// docs/hardware-architecture.md).
+    #[arg(long, value_name = "P[,P...]")]
+    parallel: Option<String>,
     /// Neurons updated per cycle in the neuron phase (default min(neurons, 16)).
     #[arg(long)]
     neuron_units: Option<usize>,
@@ -71,6 +90,15 @@ struct Args {
     /// design does not fit.
     #[arg(long)]
     implement: bool,
+}
+
+/// How the leak is realised in integer form (as `snn quantize --leak`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum LeakArg {
+    /// `v - (v >>> k)` with the nearest beta = 1 - 2^-k.
+    Shift,
+    /// `(v * beta_q) >>> frac_bits`.
+    Multiply,
 }
 
 /// `--implement --json`: the implementation report with the design's identity.
@@ -117,7 +145,23 @@ fn run(mut args: Args) -> codegen::Result<()> {
     let t0 = Instant::now();
     args.model = codegen::source::bundled(&args.model, codegen::source::DEFAULT_MODEL);
     args.data = codegen::source::bundled(&args.data, kernels::data::MNIST_DIR);
-    let loaded = codegen::source::load(&args.model, &args.data)?;
+    let quant = QuantOptions {
+        weight_bits: args.weight_bits,
+        leak: match (args.leak, args.frac_bits) {
+            (Some(LeakArg::Multiply), f) => Some(LeakMode::Multiply {
+                frac_bits: f.unwrap_or(codegen::source::DEFAULT_FRAC_BITS),
+            }),
+            (_, Some(f)) => {
+                return Err(Error::Input(format!(
+                    "--frac-bits {f} sets the multiply leak: it needs --leak multiply"
+                )));
+            }
+            (Some(LeakArg::Shift), None) => Some(LeakMode::Shift),
+            (None, None) => None,
+        },
+        membrane_bits: args.membrane_bits,
+    };
+    let loaded = codegen::source::load_with(&args.model, &args.data, &quant)?;
     if let Some(note) = &loaded.quantized {
         eprintln!("codegen: {note}");
     }
@@ -125,8 +169,16 @@ fn run(mut args: Args) -> codegen::Result<()> {
     if args.samples == 0 || args.samples > 2000 {
         return Err(Error::Input("--samples must be in 1..=2000".into()));
     }
+    let (parallel, parallel_layers) = match &args.parallel {
+        None => (None, None),
+        Some(text) => match parse_parallel(text)? {
+            v if v.len() == 1 && !text.contains(',') => (Some(v[0]), None),
+            v => (None, Some(v)),
+        },
+    };
     let opts = Options {
-        parallel: args.parallel,
+        parallel,
+        parallel_layers,
         neuron_units: args.neuron_units,
         target: args.target,
         encoder: args.encoder,
@@ -219,6 +271,21 @@ fn run(mut args: Args) -> codegen::Result<()> {
     }
     println!("generation took {gen_time:.2} s");
     Ok(())
+}
+
+/// `--parallel`: `P` or `P1,P2,...` (positive integers; ranges are the plan's to check).
+fn parse_parallel(text: &str) -> codegen::Result<Vec<usize>> {
+    text.split(',')
+        .map(|v| {
+            v.trim().parse::<usize>().map_err(|_| {
+                Error::Input(format!(
+                    "--parallel {text:?}: {:?} is not a whole number (give P, or one P per \
+                     layer separated by commas)",
+                    v.trim()
+                ))
+            })
+        })
+        .collect()
 }
 
 fn implement(args: &Args, design: &codegen::Design, out: &std::path::Path) -> codegen::Result<()> {

@@ -73,6 +73,10 @@ pub enum WeightStore {
 pub struct Options {
     /// Weights added per cycle per layer (`P`); `None` = the whole layer (at most 128).
     pub parallel: Option<usize>,
+    /// One `P` per dense layer, in order (`--parallel 64,10`); each in `1..=` the layer's
+    /// neurons. Replaces `parallel` (give one or the other) and, with `--arch mem`, the derived
+    /// lanes of later layers.
+    pub parallel_layers: Option<Vec<usize>>,
     /// Neurons updated per cycle in the neuron phase; `None` = `min(neurons, 16)`.
     pub neuron_units: Option<usize>,
     /// Synthesis target.
@@ -93,6 +97,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             parallel: None,
+            parallel_layers: None,
             neuron_units: None,
             target: Target::Generic,
             encoder: EncoderKind::Lfsr,
@@ -486,6 +491,28 @@ impl Plan {
         {
             return Err(Error::Input("--parallel must be at least 1".into()));
         }
+        if let Some(list) = &opts.parallel_layers {
+            if opts.parallel.is_some() {
+                return Err(Error::Input(
+                    "give either one --parallel value or one per layer, not both".into(),
+                ));
+            }
+            let dense: Vec<&str> = model
+                .layers
+                .iter()
+                .filter(|l| matches!(l.op, LayerOp::Dense { .. }))
+                .map(|l| l.name.as_str())
+                .collect();
+            if list.len() != dense.len() {
+                return Err(Error::Input(format!(
+                    "--parallel lists {} values for the {} dense layers of this model ({}): give \
+                     one value per layer, or a single value for all",
+                    list.len(),
+                    dense.len(),
+                    dense.join(", ")
+                )));
+            }
+        }
         if let Some(u) = opts.neuron_units
             && u == 0
         {
@@ -518,6 +545,7 @@ impl Plan {
                         .map(|p: &LayerPlan| format!("l_{}", p.name))
                         .unwrap_or_else(|| "src".into());
                     let first_groups = layers.first().map(|f: &LayerPlan| f.g);
+                    let fixed_pp = opts.parallel_layers.as_ref().map(|v| v[layers.len()]);
                     layers.push(plan_layer(
                         l,
                         inputs,
@@ -527,6 +555,7 @@ impl Plan {
                         src,
                         &model.name,
                         first_groups,
+                        fixed_pp,
                     )?);
                     prev = outputs;
                 }
@@ -713,12 +742,21 @@ fn plan_layer(
     src: String,
     model_name: &str,
     first_groups: Option<usize>,
+    fixed_pp: Option<usize>,
 ) -> Result<LayerPlan> {
     check_identifier(&l.name, "layer name").map_err(|e| Error::Input(e.to_string()))?;
     let wb = l.weight_bits as usize;
     let mem = opts.resolved_arch() == Arch::Mem;
     let mut pp = opts.parallel.unwrap_or(if mem { 2 } else { 128 }).min(n);
-    if mem && let Some(g0) = first_groups {
+    if let Some(p) = fixed_pp {
+        if !(1..=n).contains(&p) {
+            return Err(Error::Input(format!(
+                "--parallel: layer {:?} has {n} neurons; its P = {p} is outside 1..={n}",
+                l.name
+            )));
+        }
+        pp = p;
+    } else if mem && let Some(g0) = first_groups {
         // Later layers see far fewer spikes than the first: give them only as many lanes as
         // keep their group count at or below the first layer's, so that they never become
         // the bottleneck of the layer pipeline but cost few neuron units.

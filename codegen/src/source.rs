@@ -1,13 +1,16 @@
 //! Where the integer model comes from: an integer model file as is, or a float model (a
 //! safetensors float model or a NIR file from snnTorch, Norse, Sinabs, ...) quantized on the way
 //! in with the same rules as `snn quantize`, so `codegen --model net.nir` works directly.
+//! [`QuantOptions`] carries `snn quantize`'s settings (`--weight-bits`, `--leak`, `--frac-bits`,
+//! `--membrane-bits`) into [`train::quantize::QuantConfig`], whose validation applies; they are
+//! refused for a model that is already integer.
 
 use std::path::{Path, PathBuf};
 
 use kernels::model::{Encoding, IntModel, Model};
 use kernels::model_io::{AnyModel, load_any};
 use kernels::spikes::SpikeTrain;
-use train::quantize::{QuantConfig, quantize};
+use train::quantize::{LeakMode, QuantConfig, quantize};
 
 use crate::random::Rng;
 use crate::{Error, Result};
@@ -29,6 +32,50 @@ pub fn bundled(path: &Path, default: &str) -> PathBuf {
         there
     } else {
         path.to_path_buf()
+    }
+}
+
+/// Fraction bits of `--leak multiply` when `--frac-bits` is not given (as `snn quantize`).
+pub const DEFAULT_FRAC_BITS: u8 = 12;
+
+/// Quantization settings for a float model (or NIR file), the options of `snn quantize`; a
+/// field left `None` keeps [`QuantConfig::default`]'s value. Ranges are checked by
+/// [`train::quantize::quantize`] itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct QuantOptions {
+    /// Signed weight width (`--weight-bits`, 4..=16).
+    pub weight_bits: Option<u8>,
+    /// Leak realisation (`--leak shift|multiply`, with `--frac-bits`).
+    pub leak: Option<LeakMode>,
+    /// Membrane width for every layer (`--membrane-bits`, 2..=32; default: calibrated).
+    pub membrane_bits: Option<u8>,
+}
+
+impl QuantOptions {
+    /// The command-line flags that were given, in a fixed order.
+    pub fn flags(&self) -> Vec<&'static str> {
+        let mut f = Vec::new();
+        if self.weight_bits.is_some() {
+            f.push("--weight-bits");
+        }
+        if self.leak.is_some() {
+            f.push("--leak");
+        }
+        if self.membrane_bits.is_some() {
+            f.push("--membrane-bits");
+        }
+        f
+    }
+
+    /// The quantization settings: these options over [`QuantConfig::default`].
+    pub fn config(&self) -> QuantConfig {
+        let d = QuantConfig::default();
+        QuantConfig {
+            weight_bits: self.weight_bits.unwrap_or(d.weight_bits),
+            leak: self.leak.unwrap_or(d.leak),
+            membrane_bits: self.membrane_bits.or(d.membrane_bits),
+            ..d
+        }
     }
 }
 
@@ -54,10 +101,17 @@ fn is_hdf5(path: &Path) -> bool {
 }
 
 /// Loads `path`: an integer model file, a float model file or a NIR file. Float models are
-/// quantized to 8-bit weights with a shift leak and an LFSR input encoder (seed 1, 16 lanes);
-/// membrane widths come from [`CALIBRATION_SAMPLES`] inputs: training digits from `data` when
-/// the model takes 28x28 images and the data set loads, seeded random images otherwise.
+/// quantized with `snn quantize`'s defaults: 8-bit weights, a shift leak and an LFSR input
+/// encoder (seed 1, 16 lanes); membrane widths come from [`CALIBRATION_SAMPLES`] inputs:
+/// training digits from `data` when the model takes 28x28 images and the data set loads,
+/// seeded random images otherwise.
 pub fn load(path: &Path, data: &Path) -> Result<Loaded> {
+    load_with(path, data, &QuantOptions::default())
+}
+
+/// [`load`] with quantization settings for a float model; an integer model with any of them
+/// set is refused (it is quantized already).
+pub fn load_with(path: &Path, data: &Path, quant: &QuantOptions) -> Result<Loaded> {
     let float = if is_hdf5(path) || path.extension().is_some_and(|e| e == "nir") {
         let (model, _report) = snn_nir::import(path, &snn_nir::ImportOptions::default())
             .map_err(|e| Error::Input(e.to_string()))?; // names the file itself
@@ -66,6 +120,15 @@ pub fn load(path: &Path, data: &Path) -> Result<Loaded> {
         // model_io's errors name the file.
         match load_any(path).map_err(|e| Error::Input(e.to_string()))? {
             AnyModel::Int(model) => {
+                let flags = quant.flags();
+                if !flags.is_empty() {
+                    return Err(Error::Input(format!(
+                        "{}: this is an integer model (quantized already); {} only apply \
+                         to float models and NIR files",
+                        path.display(),
+                        flags.join(", ")
+                    )));
+                }
                 return Ok(Loaded {
                     model,
                     quantized: None,
@@ -75,11 +138,12 @@ pub fn load(path: &Path, data: &Path) -> Result<Loaded> {
         }
     };
     // Quantization errors do not know the file: name it.
-    quantize_float(&float, data).map_err(|e| Error::Input(format!("{}: {e}", path.display())))
+    quantize_float(&float, data, quant)
+        .map_err(|e| Error::Input(format!("{}: {e}", path.display())))
 }
 
-fn quantize_float(float: &Model, data: &Path) -> Result<Loaded> {
-    let cfg = QuantConfig::default();
+fn quantize_float(float: &Model, data: &Path, quant: &QuantOptions) -> Result<Loaded> {
+    let cfg = quant.config();
     let pixels = float.input.len();
     let (images, source) = match kernels::data::load_mnist(data) {
         Ok(m) if m.train.pixels() == pixels => {
@@ -115,11 +179,19 @@ fn quantize_float(float: &Model, data: &Path) -> Result<Loaded> {
             "quantization encoder is not the LFSR".into(),
         ));
     };
+    let leak = match cfg.leak {
+        LeakMode::Shift => "shift leak".to_string(),
+        LeakMode::Multiply { frac_bits } => format!("multiply leak ({frac_bits} fraction bits)"),
+    };
+    let membrane = match cfg.membrane_bits {
+        Some(b) => format!("{b}-bit membranes"),
+        None => format!("membrane widths calibrated on {source}"),
+    };
     Ok(Loaded {
         model: q.model,
         quantized: Some(format!(
-            "float model quantized: {}-bit weights, shift leak, LFSR encoder (seed {seed}, \
-             {lanes} lanes), membrane widths calibrated on {source}",
+            "float model quantized: {}-bit weights, {leak}, LFSR encoder (seed {seed}, \
+             {lanes} lanes), {membrane}",
             cfg.weight_bits
         )),
     })
