@@ -73,7 +73,9 @@ pub enum WeightStore {
 pub struct Options {
     /// Weights added per cycle per layer (`P`); `None` = the whole layer (at most 128).
     pub parallel: Option<usize>,
-    /// Neurons updated per cycle in the neuron phase; `None` = `min(neurons, 16)`.
+    /// Neurons updated per cycle in the neuron phase; `None` = `min(neurons, 16)` for the first
+    /// layer, and for later layers of `--arch regs` as few as keep their neuron phase at or below
+    /// the first layer's.
     pub neuron_units: Option<usize>,
     /// Synthesis target.
     pub target: Target,
@@ -276,8 +278,14 @@ pub struct EncoderPlan {
     /// One pixel per cycle with one xorshift unit (`--arch mem`), instead of one group of
     /// `lanes` pixels per cycle.
     pub serial: bool,
-    /// Read cycles per timestep: `groups` (parallel) or `groups * lanes` (serial).
+    /// Read cycles per timestep: `groups * phases` (parallel) or `groups * lanes` (serial).
     pub run_len: usize,
+    /// Xorshift units of the parallel encoder (`lanes / phases`).
+    pub units: usize,
+    /// Cycles per pixel group of the parallel encoder: the units serve `units` lanes per cycle.
+    pub phases: usize,
+    /// Phase counter width.
+    pub pw: usize,
     /// Lane counter width.
     pub lw: usize,
     /// Lane start states, one 32-bit hex word per lane.
@@ -517,7 +525,7 @@ impl Plan {
                         .last()
                         .map(|p: &LayerPlan| format!("l_{}", p.name))
                         .unwrap_or_else(|| "src".into());
-                    let first_groups = layers.first().map(|f: &LayerPlan| f.g);
+                    let first = layers.first().map(|f: &LayerPlan| (f.g, f.gn));
                     layers.push(plan_layer(
                         l,
                         inputs,
@@ -526,7 +534,7 @@ impl Plan {
                         opts,
                         src,
                         &model.name,
-                        first_groups,
+                        first,
                     )?);
                     prev = outputs;
                 }
@@ -583,6 +591,14 @@ impl Plan {
                     );
                 }
                 let serial = opts.resolved_arch() == Arch::Mem;
+                // The first layer needs about G cycles per active input (G weight words), and
+                // typically an eighth of the pixels spike per step: an encoder that takes up to
+                // G cycles per group of lanes keeps up with it, with lanes / G xorshift units.
+                let g0 = layers[0].g;
+                let phases = (1..=lanes)
+                    .filter(|f| lanes % f == 0 && *f <= g0)
+                    .max()
+                    .unwrap_or(1);
                 let e = EncoderPlan {
                     seed,
                     lanes,
@@ -592,7 +608,14 @@ impl Plan {
                     depth: 1 << gw,
                     seeds_hex: hex_of_bits(&bits),
                     serial,
-                    run_len: if serial { groups * lanes } else { groups },
+                    run_len: if serial {
+                        groups * lanes
+                    } else {
+                        groups * phases
+                    },
+                    units: lanes / phases,
+                    phases,
+                    pw: clog2(phases),
                     lw: clog2(lanes),
                     seed_words: (0..lanes)
                         .map(|l| format!("{:08x}", kernels::encode::lfsr_lane_seed(seed, l as u32)))
@@ -712,8 +735,10 @@ fn plan_layer(
     opts: &Options,
     src: String,
     model_name: &str,
-    first_groups: Option<usize>,
+    first: Option<(usize, usize)>,
 ) -> Result<LayerPlan> {
+    // (weight words per input, neuron-phase cycles) of the first layer, for later layers.
+    let first_groups = first.map(|f| f.0);
     check_identifier(&l.name, "layer name").map_err(|e| Error::Input(e.to_string()))?;
     let wb = l.weight_bits as usize;
     let mem = opts.resolved_arch() == Arch::Mem;
@@ -744,8 +769,15 @@ fn plan_layer(
             )));
         }
         pp
+    } else if let Some(u) = opts.neuron_units {
+        u.min(n)
+    } else if let Some((_, gn0)) = first {
+        // Later layers see far fewer spikes than the first and finish their steps early: give
+        // them only as many neuron units as keep their neuron phase at or below the first
+        // layer's (MNIST fc2: 2 units, 5 cycles instead of 10 units, 1 cycle).
+        n.div_ceil(gn0).clamp(1, 16)
     } else {
-        opts.neuron_units.unwrap_or(16).min(n)
+        n.min(16)
     };
     let npad = (g * pp).max(n).div_ceil(nu) * nu;
     // mem: the neuron phase of a group is two cycles (compute, write back).
