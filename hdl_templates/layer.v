@@ -5,8 +5,9 @@
 // One timestep: (1) accept the input spike bitmap (in_valid/in_ready), currents := bias;
 // (2) the scanner streams the addresses of active inputs; each address reads weight words
 //     of {{ l.pp }} weights ({{ l.g }} word(s) per address) that are added into the currents;
-// (3) neuron phase: {{ l.gn }} cycle(s) of {{ l.nu }} neurons each; potentials, spikes and currents
-//     rotate by {{ l.nu }} places per cycle and are back in order afterwards;
+// (3) neuron phase: {{ l.gn }} cycle(s) of {{ l.nu }} neurons each; potentials and spikes rotate by
+//     {{ l.nu }} places per cycle and are back in order afterwards, the currents stay and are read
+//     group by group;
 // (4) push the output spike bitmap (out_valid/out_ready), keep s[t] for the next reset.
 // Padded neurons {{ l.n }}..{{ l.npad - 1 }} have no weights and zero bias and never fire.
 module {{ h.p }}_{{ l.name }}_layer (
@@ -65,7 +66,6 @@ module {{ h.p }}_{{ l.name }}_layer (
     reg rd_valid_q;
 {%- if l.g > 1 %}
     reg [{{ l.gw - 1 }}:0] g_q;
-    reg [{{ l.gw - 1 }}:0] rd_g_q;
     wire [{{ l.maw - 1 }}:0] waddr = {scan_addr, g_q};
     assign scan_ready = (g_q == {{ l.gw }}'d{{ l.g - 1 }});
 {%- else %}
@@ -80,16 +80,15 @@ module {{ h.p }}_{{ l.name }}_layer (
             rd_valid_q <= 1'b0;
 {%- if l.g > 1 %}
             g_q <= {{ l.gw }}'d0;
-            rd_g_q <= {{ l.gw }}'d0;
 {%- endif %}
         end else begin
             rd_valid_q <= scan_valid;
 {%- if l.g > 1 %}
-            rd_g_q <= g_q;
             if (scan_valid) g_q <= scan_ready ? {{ l.gw }}'d0 : g_q + {{ l.gw }}'d1;
 {%- endif %}
         end
     end
+    wire hit = rd_valid_q;   // wdata_q holds a weight word to add
 
     // ---- per-neuron state: currents, potentials{% if l.syn %}, synaptic currents{% endif %}, spikes ----
     wire [{{ l.npad * l.ab - 1 }}:0] acc_flat;
@@ -104,6 +103,21 @@ module {{ h.p }}_{{ l.name }}_layer (
     wire clear = start && in_first;   // v[-1] = 0, s[-1] = 0 at the first step of an inference
     wire rotate = (state_q == S_NEUR);
 
+    // Currents of the {{ l.nu }} neurons in the neuron unit: group k_q of the (unrotated) currents.
+{%- if l.gn > 1 %}
+    reg [{{ l.nu * l.ab - 1 }}:0] cur_sel;
+    always @(*) begin
+        case (k_q)
+{%- for k in 0..l.gn %}
+            {{ l.kw }}'d{{ k }}: cur_sel = acc_flat[{{ (k + 1) * l.nu * l.ab - 1 }}:{{ k * l.nu * l.ab }}];
+{%- endfor %}
+            default: cur_sel = {{ l.nu * l.ab }}'d0;
+        endcase
+    end
+{%- else %}
+    wire [{{ l.nu * l.ab - 1 }}:0] cur_sel = acc_flat[{{ l.nu * l.ab - 1 }}:0];
+{%- endif %}
+
     {{ h.p }}_{{ l.name }}_lif u_lif (
         .v_in(v_flat[{{ l.nu * l.mb - 1 }}:0]),
 {%- if l.syn %}
@@ -111,7 +125,7 @@ module {{ h.p }}_{{ l.name }}_layer (
         .syn_out(syn_new),
 {%- endif %}
         .s_in(s_flat[{{ l.nu - 1 }}:0]),
-        .cur_in(acc_flat[{{ l.nu * l.ab - 1 }}:0]),
+        .cur_in(cur_sel),
         .v_out(v_new),
         .s_out(s_new)
     );
@@ -119,62 +133,63 @@ module {{ h.p }}_{{ l.name }}_layer (
     genvar i;
     generate
         for (i = 0; i < {{ l.npad }}; i = i + 1) begin : g_n
-            reg signed [{{ l.ab - 1 }}:0] acc_q;
             reg signed [{{ l.mb - 1 }}:0] v_q;
 {%- if l.syn %}
             reg signed [{{ l.mb - 1 }}:0] syn_q;
 {%- endif %}
             reg s_q;
-            assign acc_flat[i*{{ l.ab }} +: {{ l.ab }}] = acc_q;
             assign v_flat[i*{{ l.mb }} +: {{ l.mb }}] = v_q;
 {%- if l.syn %}
             assign syn_flat[i*{{ l.mb }} +: {{ l.mb }}] = syn_q;
 {%- endif %}
             assign s_flat[i] = s_q;
-            // Rotation source: the next group's state, or the neuron unit's result for the top group.
-            wire signed [{{ l.ab - 1 }}:0] acc_next;
+            // Neuron-phase rotation source: the next group's state, or the neuron unit's result
+            // for the top group.
             wire signed [{{ l.mb - 1 }}:0] v_next;
 {%- if l.syn %}
             wire signed [{{ l.mb - 1 }}:0] syn_next;
 {%- endif %}
             wire s_next;
             if (i < {{ l.npad - l.nu }}) begin : g_mid
-                assign acc_next = acc_flat[(i+{{ l.nu }})*{{ l.ab }} +: {{ l.ab }}];
                 assign v_next = v_flat[(i+{{ l.nu }})*{{ l.mb }} +: {{ l.mb }}];
 {%- if l.syn %}
                 assign syn_next = syn_flat[(i+{{ l.nu }})*{{ l.mb }} +: {{ l.mb }}];
 {%- endif %}
                 assign s_next = s_flat[i+{{ l.nu }}];
             end else begin : g_top
-                assign acc_next = acc_flat[(i-{{ l.npad - l.nu }})*{{ l.ab }} +: {{ l.ab }}];
                 assign v_next = v_new[(i-{{ l.npad - l.nu }})*{{ l.mb }} +: {{ l.mb }}];
 {%- if l.syn %}
                 assign syn_next = syn_new[(i-{{ l.npad - l.nu }})*{{ l.mb }} +: {{ l.mb }}];
 {%- endif %}
                 assign s_next = s_new[i-{{ l.npad - l.nu }}];
             end
-            // This neuron's weight: lane i % {{ l.pp }} of group i / {{ l.pp }}.
-            if (i < {{ l.g * l.pp }}) begin : g_w
-                wire signed [{{ l.wb - 1 }}:0] w = wdata_q[(i % {{ l.pp }})*{{ l.wb }} +: {{ l.wb }}];
+            // Currents: a ring of {{ l.g * l.pp }} accumulators. Each weight word shifts it down by
+            // {{ l.pp }} places while the {{ l.pp }} adders add the word's lanes into the bottom
+            // group, whose sums enter at the top; after the {{ l.g }} word(s) of an input the ring
+            // is back in place. Neurons {{ l.g * l.pp }}.. (padding) have no current.
+            if (i < {{ l.g * l.pp }}) begin : g_acc
+                reg signed [{{ l.ab - 1 }}:0] acc_q;
+                assign acc_flat[i*{{ l.ab }} +: {{ l.ab }}] = acc_q;
+                wire signed [{{ l.ab - 1 }}:0] acc_d;
 {%- if l.g > 1 %}
-                localparam integer GIDI = i / {{ l.pp }};
-                localparam [{{ l.gw - 1 }}:0] GID = GIDI[{{ l.gw - 1 }}:0];
-                wire hit = rd_valid_q && (rd_g_q == GID);
+                if (i >= {{ l.g * l.pp - l.pp }}) begin : g_add
+                    wire signed [{{ l.wb - 1 }}:0] w = wdata_q[(i-{{ l.g * l.pp - l.pp }})*{{ l.wb }} +: {{ l.wb }}];
+                    wire signed [{{ l.ab - 1 }}:0] a = acc_flat[(i-{{ l.g * l.pp - l.pp }})*{{ l.ab }} +: {{ l.ab }}];
+                    assign acc_d = a + { { {{ l.ab - l.wb }}{w[{{ l.wb - 1 }}]} }, w };
+                end else begin : g_shift
+                    assign acc_d = acc_flat[(i+{{ l.pp }})*{{ l.ab }} +: {{ l.ab }}];
+                end
 {%- else %}
-                wire hit = rd_valid_q;
+                wire signed [{{ l.wb - 1 }}:0] w = wdata_q[i*{{ l.wb }} +: {{ l.wb }}];
+                assign acc_d = acc_q + { { {{ l.ab - l.wb }}{w[{{ l.wb - 1 }}]} }, w };
 {%- endif %}
+                // Reset and the start of a step both load the bias (a constant: set/reset pins).
                 always @(posedge clk) begin
-                    if (rst) acc_q <= {{ l.ab }}'sd0;
-                    else if (start) acc_q <= BIAS[i*{{ l.ab }} +: {{ l.ab }}];
-                    else if (rotate) acc_q <= acc_next;
-                    else if (hit) acc_q <= acc_q + { { {{ l.ab - l.wb }}{w[{{ l.wb - 1 }}]} }, w };
+                    if (rst || start) acc_q <= BIAS[i*{{ l.ab }} +: {{ l.ab }}];
+                    else if (hit) acc_q <= acc_d;
                 end
-            end else begin : g_pad
-                always @(posedge clk) begin
-                    if (rst) acc_q <= {{ l.ab }}'sd0;
-                    else if (start) acc_q <= BIAS[i*{{ l.ab }} +: {{ l.ab }}];
-                    else if (rotate) acc_q <= acc_next;
-                end
+            end else begin : g_nocur
+                assign acc_flat[i*{{ l.ab }} +: {{ l.ab }}] = {{ l.ab }}'sd0;
             end
             always @(posedge clk) begin
                 if (rst || clear) begin

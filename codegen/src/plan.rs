@@ -77,7 +77,9 @@ pub struct Options {
     /// neurons. Replaces `parallel` (give one or the other) and, with `--arch mem`, the derived
     /// lanes of later layers.
     pub parallel_layers: Option<Vec<usize>>,
-    /// Neurons updated per cycle in the neuron phase; `None` = `min(neurons, 16)`.
+    /// Neurons updated per cycle in the neuron phase; `None` = `min(neurons, 16)` for the first
+    /// layer, and for later layers of `--arch regs` as few as keep their neuron phase at or below
+    /// the first layer's.
     pub neuron_units: Option<usize>,
     /// Synthesis target.
     pub target: Target,
@@ -281,8 +283,14 @@ pub struct EncoderPlan {
     /// One pixel per cycle with one xorshift unit (`--arch mem`), instead of one group of
     /// `lanes` pixels per cycle.
     pub serial: bool,
-    /// Read cycles per timestep: `groups` (parallel) or `groups * lanes` (serial).
+    /// Read cycles per timestep: `groups * phases` (parallel) or `groups * lanes` (serial).
     pub run_len: usize,
+    /// Xorshift units of the parallel encoder (`lanes / phases`).
+    pub units: usize,
+    /// Cycles per pixel group of the parallel encoder: the units serve `units` lanes per cycle.
+    pub phases: usize,
+    /// Phase counter width.
+    pub pw: usize,
     /// Lane counter width.
     pub lw: usize,
     /// Lane start states, one 32-bit hex word per lane.
@@ -544,7 +552,7 @@ impl Plan {
                         .last()
                         .map(|p: &LayerPlan| format!("l_{}", p.name))
                         .unwrap_or_else(|| "src".into());
-                    let first_groups = layers.first().map(|f: &LayerPlan| f.g);
+                    let first = layers.first().map(|f: &LayerPlan| (f.g, f.gn));
                     let fixed_pp = opts.parallel_layers.as_ref().map(|v| v[layers.len()]);
                     layers.push(plan_layer(
                         l,
@@ -554,7 +562,7 @@ impl Plan {
                         opts,
                         src,
                         &model.name,
-                        first_groups,
+                        first,
                         fixed_pp,
                     )?);
                     prev = outputs;
@@ -612,6 +620,14 @@ impl Plan {
                     );
                 }
                 let serial = opts.resolved_arch() == Arch::Mem;
+                // The first layer needs about G cycles per active input (G weight words), and
+                // typically an eighth of the pixels spike per step: an encoder that takes up to
+                // G cycles per group of lanes keeps up with it, with lanes / G xorshift units.
+                let g0 = layers[0].g;
+                let phases = (1..=lanes)
+                    .filter(|f| lanes % f == 0 && *f <= g0)
+                    .max()
+                    .unwrap_or(1);
                 let e = EncoderPlan {
                     seed,
                     lanes,
@@ -621,7 +637,14 @@ impl Plan {
                     depth: 1 << gw,
                     seeds_hex: hex_of_bits(&bits),
                     serial,
-                    run_len: if serial { groups * lanes } else { groups },
+                    run_len: if serial {
+                        groups * lanes
+                    } else {
+                        groups * phases
+                    },
+                    units: lanes / phases,
+                    phases,
+                    pw: clog2(phases),
                     lw: clog2(lanes),
                     seed_words: (0..lanes)
                         .map(|l| format!("{:08x}", kernels::encode::lfsr_lane_seed(seed, l as u32)))
@@ -741,9 +764,11 @@ fn plan_layer(
     opts: &Options,
     src: String,
     model_name: &str,
-    first_groups: Option<usize>,
+    first: Option<(usize, usize)>,
     fixed_pp: Option<usize>,
 ) -> Result<LayerPlan> {
+    // (weight words per input, neuron-phase cycles) of the first layer, for later layers.
+    let first_groups = first.map(|f| f.0);
     check_identifier(&l.name, "layer name").map_err(|e| Error::Input(e.to_string()))?;
     let wb = l.weight_bits as usize;
     let mem = opts.resolved_arch() == Arch::Mem;
@@ -782,8 +807,15 @@ fn plan_layer(
             )));
         }
         pp
+    } else if let Some(u) = opts.neuron_units {
+        u.min(n)
+    } else if let Some((_, gn0)) = first {
+        // Later layers see far fewer spikes than the first and finish their steps early: give
+        // them only as many neuron units as keep their neuron phase at or below the first
+        // layer's (MNIST fc2: 2 units, 5 cycles instead of 10 units, 1 cycle).
+        n.div_ceil(gn0).clamp(1, 16)
     } else {
-        opts.neuron_units.unwrap_or(16).min(n)
+        n.min(16)
     };
     let npad = (g * pp).max(n).div_ceil(nu) * nu;
     // mem: the neuron phase of a group is two cycles (compute, write back).
