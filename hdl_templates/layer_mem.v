@@ -10,8 +10,9 @@
 // the new ones and the group's spikes are written back{% if l.g > 1 %}; (4) groups 1..{{ l.g - 1 }}: accumulators := the group's
 // bias, the list is replayed (weight word group * {{ l.fi }} + input), neuron phase{% endif %}; then push the
 // output bitmap (out_valid/out_ready), keeping s[t] for the next step's reset.
-// Cycles per step: S + 3 for pass 0 (S = scanner cycles){% if l.g > 1 %}, plus (k == 0 ? 3 : k + 4) per further
-// group (k active inputs){% endif %}, plus 1 to push. Padded neurons {{ l.n }}..{{ l.npad - 1 }} have zero weights and bias.
+// Cycles per step: S + 4 for pass 0 (S = scanner cycles){% if l.g > 1 %}, plus (k == 0 ? 3 : k + 5) per further
+// group (k active inputs){% endif %}, plus 1 to push. A read-address register sits between the
+// scanner (or the list) and the weight memory. Padded neurons {{ l.n }}..{{ l.npad - 1 }} have zero weights and bias.
 {%- if l.load %}
 // Weights: {{ l.wdepth }} words of {{ l.pp * l.wb }} bits written through wl_* before use (not initialised{% if l.spram %};
 // single-port RAM for the iCE40 SPRAM{% endif %}).
@@ -41,6 +42,7 @@ module {{ h.p }}_{{ l.name }}_layer (
         S_OUT = 3'd5;
 
     reg [2:0] state_q;
+    reg scan_busy_q;
     reg first_q;
     reg last_q;
     reg out_valid_q;
@@ -78,17 +80,17 @@ module {{ h.p }}_{{ l.name }}_layer (
     wire last_group = (g_q == {{ l.gw }}'d{{ l.g - 1 }});
     wire listing = (state_q == S_LIST);
     wire list_rd = listing && (rp_q != cnt_q);
-    wire list_done = (rp_q == cnt_q) && !lrd_valid_q;
+    wire list_done = (rp_q == cnt_q) && !lrd_valid_q && !ra_valid_q;
     always @(posedge clk) begin
         if (scan_valid) lmem[cnt_q[{{ l.law - 1 }}:0]] <= scan_addr;
         if (list_rd) lrd_q <= lmem[rp_q[{{ l.law - 1 }}:0]];
     end
     wire a_valid = listing ? lrd_valid_q : scan_valid;
-    wire [{{ l.aiw - 1 }}:0] a_addr = listing ? lrd_q : scan_addr;
+    // Pass 0 reads group 0 (base 0): the scanner's address bypasses the adder.
 {%- if l.apad > 0 %}
-    wire [{{ l.maw - 1 }}:0] raddr = base_q + { {{ l.apad }}'d0, a_addr };
+    wire [{{ l.maw - 1 }}:0] raddr = listing ? base_q + { {{ l.apad }}'d0, lrd_q } : { {{ l.apad }}'d0, scan_addr };
 {%- else %}
-    wire [{{ l.maw - 1 }}:0] raddr = base_q + a_addr;
+    wire [{{ l.maw - 1 }}:0] raddr = listing ? base_q + lrd_q : scan_addr;
 {%- endif %}
 {%- else %}
     wire a_valid = scan_valid;
@@ -106,17 +108,22 @@ module {{ h.p }}_{{ l.name }}_layer (
     reg [{{ l.pp * l.wb - 1 }}:0] wmem [0:{{ l.depth - 1 }}];
     reg [{{ l.pp * l.wb - 1 }}:0] wdata_q;
     reg wrd_valid_q;
+    // Read-address pipeline register: the scanner's encoder and the list's base adder end
+    // here, so the memory's address comes straight from a register (one cycle per pass).
+    reg [{{ l.maw - 1 }}:0] ra_q;
+    reg ra_valid_q;
+    always @(posedge clk) ra_q <= raddr;
 {%- if l.load %}
     // One port: the load writes, inference reads.
-    wire [{{ l.maw - 1 }}:0] maddr = wl_en ? wl_addr : raddr;
+    wire [{{ l.maw - 1 }}:0] maddr = wl_en ? wl_addr : ra_q;
     always @(posedge clk) begin
         if (wl_en) wmem[maddr] <= wl_data;
-        else if (a_valid) wdata_q <= wmem[maddr];
+        else if (ra_valid_q) wdata_q <= wmem[maddr];
     end
 {%- else %}
     initial $readmemh("{{ l.weight_file }}", wmem);
     always @(posedge clk) begin
-        if (a_valid) wdata_q <= wmem[raddr];
+        if (ra_valid_q) wdata_q <= wmem[ra_q];
     end
 {%- endif %}
 
@@ -227,6 +234,8 @@ module {{ h.p }}_{{ l.name }}_layer (
             out_last_q <= 1'b0;
             out_spikes_q <= {{ l.n }}'d0;
             wrd_valid_q <= 1'b0;
+            ra_valid_q <= 1'b0;
+            scan_busy_q <= 1'b0;
 {%- if l.g > 1 %}
             g_q <= {{ l.gw }}'d0;
             base_q <= {{ l.maw }}'d0;
@@ -236,7 +245,9 @@ module {{ h.p }}_{{ l.name }}_layer (
 {%- endif %}
         end else begin
             if (out_valid_q && out_ready) out_valid_q <= 1'b0;
-            wrd_valid_q <= a_valid;
+            ra_valid_q <= a_valid;
+            wrd_valid_q <= ra_valid_q;
+            scan_busy_q <= scan_busy;
 {%- if l.g > 1 %}
             lrd_valid_q <= list_rd;
             if (list_rd) rp_q <= rp_q + {{ l.lw }}'d1;
@@ -251,7 +262,8 @@ module {{ h.p }}_{{ l.name }}_layer (
 {%- endif %}
                     state_q <= S_SCAN;
                 end
-                S_SCAN: if (!scan_busy) state_q <= S_NEUR;
+                // The scanner stopped a cycle ago: its last address has left ra_q.
+                S_SCAN: if (!scan_busy && !scan_busy_q) state_q <= S_NEUR;
 {%- if l.g > 1 %}
                 S_LIST: if (list_done) state_q <= S_NEUR;
                 S_NEUR: state_q <= S_WB;

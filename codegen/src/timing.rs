@@ -27,12 +27,13 @@ pub fn scan_cycles(chunk: usize, chunks: usize, groups: usize, row: &[bool]) -> 
 
 /// Busy cycles of a memory-based layer (`--arch mem`) for one step's input bitmap, in the terms
 /// of [`predict`]'s layer model (busy, then the two neuron-phase cycles, then push): pass 0 scans
-/// with every address accepted at once (`S` with `G = 1`); each further group costs two
-/// neuron-phase cycles plus a list replay of `k == 0 ? 1 : k + 2` cycles (`k` active inputs).
+/// with every address accepted at once (`S` with `G = 1`) plus one cycle to drain the read-address
+/// register; each further group costs two neuron-phase cycles plus a list replay of
+/// `k == 0 ? 1 : k + 3` cycles (`k` active inputs: list read, address register, weight read).
 pub fn mem_busy_cycles(chunk: usize, chunks: usize, groups: usize, row: &[bool]) -> u64 {
     let k = row.iter().filter(|&&b| b).count() as u64;
-    let replay = if k == 0 { 3 } else { k + 4 };
-    scan_cycles(chunk, chunks, 1, row) + (groups as u64 - 1) * replay
+    let replay = if k == 0 { 3 } else { k + 5 };
+    scan_cycles(chunk, chunks, 1, row) + 1 + (groups as u64 - 1) * replay
 }
 
 fn row_bools(t: &SpikeTrain, step: usize) -> Vec<bool> {
@@ -244,9 +245,10 @@ mod tests {
         ];
         assert_eq!(scan_cycles(4, 3, 2, &row), 4 + 1 + 2);
         assert_eq!(scan_cycles(4, 3, 1, &row), 2 + 1 + 1);
-        // 3 active inputs, 3 groups: scan 2 + 1 + 1, then 2 replays of 2 + (3 + 2) cycles.
-        assert_eq!(mem_busy_cycles(4, 3, 3, &row), 4 + 2 * 7);
-        // No active input: scan 3 empty chunks, 1 group more costs 2 + 1.
-        assert_eq!(mem_busy_cycles(4, 3, 2, &[false; 10]), 3 + 3);
+        // 3 active inputs, 3 groups: scan 2 + 1 + 1 and 1 drain cycle, then 2 replays of
+        // 2 + (3 + 3) cycles.
+        assert_eq!(mem_busy_cycles(4, 3, 3, &row), 5 + 2 * 8);
+        // No active input: scan 3 empty chunks + 1 drain, 1 group more costs 2 + 1.
+        assert_eq!(mem_busy_cycles(4, 3, 2, &[false; 10]), 4 + 3);
     }
 }
