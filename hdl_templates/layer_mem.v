@@ -10,7 +10,7 @@
 // the new ones and the group's spikes are written back{% if l.g > 1 %}; (4) groups 1..{{ l.g - 1 }}: accumulators := the group's
 // bias, the list is replayed (weight word group * {{ l.fi }} + input), neuron phase{% endif %}; then push the
 // output bitmap (out_valid/out_ready), keeping s[t] for the next step's reset.
-// Cycles per step: S + 4 for pass 0 (S = scanner cycles){% if l.g > 1 %}, plus (k == 0 ? 3 : k + 5) per further
+// Cycles per step: S + 4 for pass 0 (S = scanner cycles){% if l.g > 1 %}, plus (k == 0 ? 3 : k + 3) per further
 // group (k active inputs){% endif %}, plus 1 to push. A read-address register sits between the
 // scanner (or the list) and the weight memory. Padded neurons {{ l.n }}..{{ l.npad - 1 }} have zero weights and bias.
 {%- if l.load %}
@@ -43,6 +43,10 @@ module {{ h.p }}_{{ l.name }}_layer (
 
     reg [2:0] state_q;
     reg scan_busy_q;
+    // Read-address pipeline register: the scanner's encoder and the list's base adder end
+    // here, so the weight memory's address comes straight from a register.
+    reg [{{ l.maw - 1 }}:0] ra_q;
+    reg ra_valid_q;
     reg first_q;
     reg last_q;
     reg out_valid_q;
@@ -70,27 +74,31 @@ module {{ h.p }}_{{ l.name }}_layer (
 {%- if l.g > 1 %}
 
     // ---- active-input list, replayed for groups 1..{{ l.g - 1 }} ----
+    // The replay for group g + 1 starts in group g's neuron phase (list read, base adder and
+    // address register fill while the LIF units work); its first weight word reaches the
+    // accumulators after they were loaded with the group's bias.
     reg [{{ l.gw - 1 }}:0] g_q;
-    reg [{{ l.maw - 1 }}:0] base_q;          // g_q * {{ l.fi }}
+    reg [{{ l.maw - 1 }}:0] base_q;          // g_q * {{ l.fi }}; (g_q + 1) * {{ l.fi }} from the neuron phase on
     reg [{{ l.lw - 1 }}:0] cnt_q;            // list length
     reg [{{ l.lw - 1 }}:0] rp_q;             // list read pointer
+    reg lrun_q;                              // replay running
     reg lrd_valid_q;
     reg [{{ l.aiw - 1 }}:0] lrd_q;
     reg [{{ l.aiw - 1 }}:0] lmem [0:{{ l.ldepth - 1 }}];
     wire last_group = (g_q == {{ l.gw }}'d{{ l.g - 1 }});
-    wire listing = (state_q == S_LIST);
-    wire list_rd = listing && (rp_q != cnt_q);
+    wire list_rd = lrun_q && (rp_q != cnt_q);
+    // The group's last weight word is added at the end of this cycle (or it has none).
     wire list_done = (rp_q == cnt_q) && !lrd_valid_q && !ra_valid_q;
     always @(posedge clk) begin
         if (scan_valid) lmem[cnt_q[{{ l.law - 1 }}:0]] <= scan_addr;
         if (list_rd) lrd_q <= lmem[rp_q[{{ l.law - 1 }}:0]];
     end
-    wire a_valid = listing ? lrd_valid_q : scan_valid;
+    wire a_valid = lrd_valid_q || scan_valid;
     // Pass 0 reads group 0 (base 0): the scanner's address bypasses the adder.
 {%- if l.apad > 0 %}
-    wire [{{ l.maw - 1 }}:0] raddr = listing ? base_q + { {{ l.apad }}'d0, lrd_q } : { {{ l.apad }}'d0, scan_addr };
+    wire [{{ l.maw - 1 }}:0] raddr = scan_busy ? { {{ l.apad }}'d0, scan_addr } : base_q + { {{ l.apad }}'d0, lrd_q };
 {%- else %}
-    wire [{{ l.maw - 1 }}:0] raddr = listing ? base_q + lrd_q : scan_addr;
+    wire [{{ l.maw - 1 }}:0] raddr = scan_busy ? scan_addr : base_q + lrd_q;
 {%- endif %}
 {%- else %}
     wire a_valid = scan_valid;
@@ -108,10 +116,6 @@ module {{ h.p }}_{{ l.name }}_layer (
     reg [{{ l.pp * l.wb - 1 }}:0] wmem [0:{{ l.depth - 1 }}];
     reg [{{ l.pp * l.wb - 1 }}:0] wdata_q;
     reg wrd_valid_q;
-    // Read-address pipeline register: the scanner's encoder and the list's base adder end
-    // here, so the memory's address comes straight from a register (one cycle per pass).
-    reg [{{ l.maw - 1 }}:0] ra_q;
-    reg ra_valid_q;
     always @(posedge clk) ra_q <= raddr;
 {%- if l.load %}
     // One port: the load writes, inference reads.
@@ -241,6 +245,7 @@ module {{ h.p }}_{{ l.name }}_layer (
             base_q <= {{ l.maw }}'d0;
             cnt_q <= {{ l.lw }}'d0;
             rp_q <= {{ l.lw }}'d0;
+            lrun_q <= 1'b0;
             lrd_valid_q <= 1'b0;
 {%- endif %}
         end else begin
@@ -262,24 +267,35 @@ module {{ h.p }}_{{ l.name }}_layer (
 {%- endif %}
                     state_q <= S_SCAN;
                 end
-                // The scanner stopped a cycle ago: its last address has left ra_q.
-                S_SCAN: if (!scan_busy && !scan_busy_q) state_q <= S_NEUR;
+                // Pass 0 ends a cycle after the scanner stopped (its last address has left ra_q).
 {%- if l.g > 1 %}
-                S_LIST: if (list_done) state_q <= S_NEUR;
-                S_NEUR: state_q <= S_WB;
+                // Entering a neuron phase starts the next group's replay (none after the last).
+                S_SCAN: if (!scan_busy && !scan_busy_q) begin
+                    state_q <= S_NEUR;
+                    rp_q <= {{ l.lw }}'d0;
+                    lrun_q <= 1'b1;
+                end
+                S_LIST: if (list_done) begin
+                    state_q <= S_NEUR;
+                    rp_q <= {{ l.lw }}'d0;
+                    lrun_q <= !last_group;
+                end
+                S_NEUR: begin
+                    // Only the next group's replay reads base_q from here on.
+                    base_q <= last_group ? {{ l.maw }}'d0 : base_q + {{ l.maw }}'d{{ l.fi }};
+                    state_q <= S_WB;
+                end
                 S_WB: begin
                     if (last_group) begin
                         g_q <= {{ l.gw }}'d0;
-                        base_q <= {{ l.maw }}'d0;
                         state_q <= S_OUT;
                     end else begin
                         g_q <= g_q + {{ l.gw }}'d1;
-                        base_q <= base_q + {{ l.maw }}'d{{ l.fi }};
-                        rp_q <= {{ l.lw }}'d0;
                         state_q <= S_LIST;
                     end
                 end
 {%- else %}
+                S_SCAN: if (!scan_busy && !scan_busy_q) state_q <= S_NEUR;
                 S_NEUR: state_q <= S_WB;
                 S_WB: state_q <= S_OUT;
 {%- endif %}

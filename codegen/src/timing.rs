@@ -29,10 +29,11 @@ pub fn scan_cycles(chunk: usize, chunks: usize, groups: usize, row: &[bool]) -> 
 /// of [`predict`]'s layer model (busy, then the two neuron-phase cycles, then push): pass 0 scans
 /// with every address accepted at once (`S` with `G = 1`) plus one cycle to drain the read-address
 /// register; each further group costs two neuron-phase cycles plus a list replay of
-/// `k == 0 ? 1 : k + 3` cycles (`k` active inputs: list read, address register, weight read).
+/// `k == 0 ? 1 : k + 1` cycles (`k` active inputs; the replay's first two pipeline cycles, list
+/// read and read-address register, overlap the previous group's neuron phase).
 pub fn mem_busy_cycles(chunk: usize, chunks: usize, groups: usize, row: &[bool]) -> u64 {
     let k = row.iter().filter(|&&b| b).count() as u64;
-    let replay = if k == 0 { 3 } else { k + 5 };
+    let replay = if k == 0 { 3 } else { k + 3 };
     scan_cycles(chunk, chunks, 1, row) + 1 + (groups as u64 - 1) * replay
 }
 
@@ -246,8 +247,8 @@ mod tests {
         assert_eq!(scan_cycles(4, 3, 2, &row), 4 + 1 + 2);
         assert_eq!(scan_cycles(4, 3, 1, &row), 2 + 1 + 1);
         // 3 active inputs, 3 groups: scan 2 + 1 + 1 and 1 drain cycle, then 2 replays of
-        // 2 + (3 + 3) cycles.
-        assert_eq!(mem_busy_cycles(4, 3, 3, &row), 5 + 2 * 8);
+        // 2 + (3 + 1) cycles.
+        assert_eq!(mem_busy_cycles(4, 3, 3, &row), 5 + 2 * 6);
         // No active input: scan 3 empty chunks + 1 drain, 1 group more costs 2 + 1.
         assert_eq!(mem_busy_cycles(4, 3, 2, &[false; 10]), 4 + 3);
     }
