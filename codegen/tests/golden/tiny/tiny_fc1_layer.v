@@ -5,8 +5,9 @@
 // One timestep: (1) accept the input spike bitmap (in_valid/in_ready), currents := bias;
 // (2) the scanner streams the addresses of active inputs; each address reads weight words
 //     of 2 weights (2 word(s) per address) that are added into the currents;
-// (3) neuron phase: 2 cycle(s) of 2 neurons each; potentials, spikes and currents
-//     rotate by 2 places per cycle and are back in order afterwards;
+// (3) neuron phase: 2 cycle(s) of 2 neurons each; potentials and spikes rotate by
+//     2 places per cycle and are back in order afterwards, the currents stay and are read
+//     group by group;
 // (4) push the output spike bitmap (out_valid/out_ready), keep s[t] for the next reset.
 // Padded neurons 3..3 have no weights and zero bias and never fire.
 module tiny_fc1_layer (
@@ -58,7 +59,6 @@ module tiny_fc1_layer (
     reg [7:0] wdata_q;
     reg rd_valid_q;
     reg [0:0] g_q;
-    reg [0:0] rd_g_q;
     wire [4:0] waddr = {scan_addr, g_q};
     assign scan_ready = (g_q == 1'd1);
     always @(posedge clk) begin
@@ -68,13 +68,12 @@ module tiny_fc1_layer (
         if (rst) begin
             rd_valid_q <= 1'b0;
             g_q <= 1'd0;
-            rd_g_q <= 1'd0;
         end else begin
             rd_valid_q <= scan_valid;
-            rd_g_q <= g_q;
             if (scan_valid) g_q <= scan_ready ? 1'd0 : g_q + 1'd1;
         end
     end
+    wire hit = rd_valid_q;   // wdata_q holds a weight word to add
 
     // ---- per-neuron state: currents, potentials, spikes ----
     wire [19:0] acc_flat;
@@ -85,10 +84,20 @@ module tiny_fc1_layer (
     wire clear = start && in_first;   // v[-1] = 0, s[-1] = 0 at the first step of an inference
     wire rotate = (state_q == S_NEUR);
 
+    // Currents of the 2 neurons in the neuron unit: group k_q of the (unrotated) currents.
+    reg [9:0] cur_sel;
+    always @(*) begin
+        case (k_q)
+            1'd0: cur_sel = acc_flat[9:0];
+            1'd1: cur_sel = acc_flat[19:10];
+            default: cur_sel = 10'd0;
+        endcase
+    end
+
     tiny_fc1_lif u_lif (
         .v_in(v_flat[15:0]),
         .s_in(s_flat[1:0]),
-        .cur_in(acc_flat[9:0]),
+        .cur_in(cur_sel),
         .v_out(v_new),
         .s_out(s_new)
     );
@@ -96,43 +105,43 @@ module tiny_fc1_layer (
     genvar i;
     generate
         for (i = 0; i < 4; i = i + 1) begin : g_n
-            reg signed [4:0] acc_q;
             reg signed [7:0] v_q;
             reg s_q;
-            assign acc_flat[i*5 +: 5] = acc_q;
             assign v_flat[i*8 +: 8] = v_q;
             assign s_flat[i] = s_q;
-            // Rotation source: the next group's state, or the neuron unit's result for the top group.
-            wire signed [4:0] acc_next;
+            // Neuron-phase rotation source: the next group's state, or the neuron unit's result
+            // for the top group.
             wire signed [7:0] v_next;
             wire s_next;
             if (i < 2) begin : g_mid
-                assign acc_next = acc_flat[(i+2)*5 +: 5];
                 assign v_next = v_flat[(i+2)*8 +: 8];
                 assign s_next = s_flat[i+2];
             end else begin : g_top
-                assign acc_next = acc_flat[(i-2)*5 +: 5];
                 assign v_next = v_new[(i-2)*8 +: 8];
                 assign s_next = s_new[i-2];
             end
-            // This neuron's weight: lane i % 2 of group i / 2.
-            if (i < 4) begin : g_w
-                wire signed [3:0] w = wdata_q[(i % 2)*4 +: 4];
-                localparam integer GIDI = i / 2;
-                localparam [0:0] GID = GIDI[0:0];
-                wire hit = rd_valid_q && (rd_g_q == GID);
-                always @(posedge clk) begin
-                    if (rst) acc_q <= 5'sd0;
-                    else if (start) acc_q <= BIAS[i*5 +: 5];
-                    else if (rotate) acc_q <= acc_next;
-                    else if (hit) acc_q <= acc_q + { { 1{w[3]} }, w };
+            // Currents: a ring of 4 accumulators. Each weight word shifts it down by
+            // 2 places while the 2 adders add the word's lanes into the bottom
+            // group, whose sums enter at the top; after the 2 word(s) of an input the ring
+            // is back in place. Neurons 4.. (padding) have no current.
+            if (i < 4) begin : g_acc
+                reg signed [4:0] acc_q;
+                assign acc_flat[i*5 +: 5] = acc_q;
+                wire signed [4:0] acc_d;
+                if (i >= 2) begin : g_add
+                    wire signed [3:0] w = wdata_q[(i-2)*4 +: 4];
+                    wire signed [4:0] a = acc_flat[(i-2)*5 +: 5];
+                    assign acc_d = a + { { 1{w[3]} }, w };
+                end else begin : g_shift
+                    assign acc_d = acc_flat[(i+2)*5 +: 5];
                 end
-            end else begin : g_pad
+                // Reset and the start of a step both load the bias (a constant: set/reset pins).
                 always @(posedge clk) begin
-                    if (rst) acc_q <= 5'sd0;
-                    else if (start) acc_q <= BIAS[i*5 +: 5];
-                    else if (rotate) acc_q <= acc_next;
+                    if (rst || start) acc_q <= BIAS[i*5 +: 5];
+                    else if (hit) acc_q <= acc_d;
                 end
+            end else begin : g_nocur
+                assign acc_flat[i*5 +: 5] = 5'sd0;
             end
             always @(posedge clk) begin
                 if (rst || clear) begin

@@ -5,8 +5,9 @@
 // One timestep: (1) accept the input spike bitmap (in_valid/in_ready), currents := bias;
 // (2) the scanner streams the addresses of active inputs; each address reads weight words
 //     of 2 weights (1 word(s) per address) that are added into the currents;
-// (3) neuron phase: 1 cycle(s) of 2 neurons each; potentials, spikes and currents
-//     rotate by 2 places per cycle and are back in order afterwards;
+// (3) neuron phase: 1 cycle(s) of 2 neurons each; potentials and spikes rotate by
+//     2 places per cycle and are back in order afterwards, the currents stay and are read
+//     group by group;
 // (4) push the output spike bitmap (out_valid/out_ready), keep s[t] for the next reset.
 // Padded neurons 2..1 have no weights and zero bias and never fire.
 module tiny_fc2_layer (
@@ -68,6 +69,7 @@ module tiny_fc2_layer (
             rd_valid_q <= scan_valid;
         end
     end
+    wire hit = rd_valid_q;   // wdata_q holds a weight word to add
 
     // ---- per-neuron state: currents, potentials, spikes ----
     wire [9:0] acc_flat;
@@ -78,10 +80,13 @@ module tiny_fc2_layer (
     wire clear = start && in_first;   // v[-1] = 0, s[-1] = 0 at the first step of an inference
     wire rotate = (state_q == S_NEUR);
 
+    // Currents of the 2 neurons in the neuron unit: group k_q of the (unrotated) currents.
+    wire [9:0] cur_sel = acc_flat[9:0];
+
     tiny_fc2_lif u_lif (
         .v_in(v_flat[15:0]),
         .s_in(s_flat[1:0]),
-        .cur_in(acc_flat[9:0]),
+        .cur_in(cur_sel),
         .v_out(v_new),
         .s_out(s_new)
     );
@@ -89,41 +94,38 @@ module tiny_fc2_layer (
     genvar i;
     generate
         for (i = 0; i < 2; i = i + 1) begin : g_n
-            reg signed [4:0] acc_q;
             reg signed [7:0] v_q;
             reg s_q;
-            assign acc_flat[i*5 +: 5] = acc_q;
             assign v_flat[i*8 +: 8] = v_q;
             assign s_flat[i] = s_q;
-            // Rotation source: the next group's state, or the neuron unit's result for the top group.
-            wire signed [4:0] acc_next;
+            // Neuron-phase rotation source: the next group's state, or the neuron unit's result
+            // for the top group.
             wire signed [7:0] v_next;
             wire s_next;
             if (i < 0) begin : g_mid
-                assign acc_next = acc_flat[(i+2)*5 +: 5];
                 assign v_next = v_flat[(i+2)*8 +: 8];
                 assign s_next = s_flat[i+2];
             end else begin : g_top
-                assign acc_next = acc_flat[(i-0)*5 +: 5];
                 assign v_next = v_new[(i-0)*8 +: 8];
                 assign s_next = s_new[i-0];
             end
-            // This neuron's weight: lane i % 2 of group i / 2.
-            if (i < 2) begin : g_w
-                wire signed [3:0] w = wdata_q[(i % 2)*4 +: 4];
-                wire hit = rd_valid_q;
+            // Currents: a ring of 2 accumulators. Each weight word shifts it down by
+            // 2 places while the 2 adders add the word's lanes into the bottom
+            // group, whose sums enter at the top; after the 1 word(s) of an input the ring
+            // is back in place. Neurons 2.. (padding) have no current.
+            if (i < 2) begin : g_acc
+                reg signed [4:0] acc_q;
+                assign acc_flat[i*5 +: 5] = acc_q;
+                wire signed [4:0] acc_d;
+                wire signed [3:0] w = wdata_q[i*4 +: 4];
+                assign acc_d = acc_q + { { 1{w[3]} }, w };
+                // Reset and the start of a step both load the bias (a constant: set/reset pins).
                 always @(posedge clk) begin
-                    if (rst) acc_q <= 5'sd0;
-                    else if (start) acc_q <= BIAS[i*5 +: 5];
-                    else if (rotate) acc_q <= acc_next;
-                    else if (hit) acc_q <= acc_q + { { 1{w[3]} }, w };
+                    if (rst || start) acc_q <= BIAS[i*5 +: 5];
+                    else if (hit) acc_q <= acc_d;
                 end
-            end else begin : g_pad
-                always @(posedge clk) begin
-                    if (rst) acc_q <= 5'sd0;
-                    else if (start) acc_q <= BIAS[i*5 +: 5];
-                    else if (rotate) acc_q <= acc_next;
-                end
+            end else begin : g_nocur
+                assign acc_flat[i*5 +: 5] = 5'sd0;
             end
             always @(posedge clk) begin
                 if (rst || clear) begin
