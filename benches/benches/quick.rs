@@ -1,0 +1,83 @@
+//! Repeated-minimum timing of the integer 784-128-10 network, for a machine shared with other
+//! jobs: `cargo bench -p benches --bench quick`.
+//!
+//! Criterion's mean and confidence interval move by 30 % between runs when other processes
+//! time-share the cores (they evict the per-core L2 that holds the weight rows, and thread CPU
+//! time still pays for the refills). This bench runs `ROUNDS` rounds of `BATCH` images,
+//! measures each round's thread CPU time, and prints the minimum, the lower quartile and the
+//! median per image: the minimum is the best estimate of the uncontended cost, the spread
+//! shows how loaded the machine was. Same network and inputs as `benches/network.rs`.
+
+use std::hint::black_box;
+
+use benches::cpu_time::thread_cpu_time;
+use benches::mnist_net::{self, SIZES, T};
+use benches::{Rng, random_spikes};
+use kernels::network::IntNetwork;
+use kernels::spikes::SpikeTrain;
+
+const ROUNDS: usize = 200;
+const BATCH: usize = 32;
+
+fn inputs(n: usize, density: f64) -> Vec<SpikeTrain> {
+    let mut rng = Rng::new(7);
+    (0..n)
+        .map(|_| {
+            let mut t = SpikeTrain::zeros(T, SIZES[0]);
+            for s in 0..T {
+                t.row_mut(s)
+                    .copy_from_slice(&random_spikes(&mut rng, SIZES[0], density));
+            }
+            t
+        })
+        .collect()
+}
+
+/// Min, lower quartile and median over rounds of the time per call of `f`, in nanoseconds.
+fn measure(mut f: impl FnMut(usize)) -> (f64, f64, f64) {
+    let mut per: Vec<f64> = Vec::with_capacity(ROUNDS);
+    let mut k = 0;
+    for _ in 0..ROUNDS {
+        let t0 = thread_cpu_time();
+        for _ in 0..BATCH {
+            f(k);
+            k += 1;
+        }
+        per.push((thread_cpu_time() - t0).as_nanos() as f64 / BATCH as f64);
+    }
+    per.sort_by(f64::total_cmp);
+    (per[0], per[ROUNDS / 4], per[ROUNDS / 2])
+}
+
+fn report(name: &str, (min, q1, med): (f64, f64, f64)) {
+    println!(
+        "{name:<40} min {:>8.3} us  q1 {:>8.3} us  median {:>8.3} us",
+        min / 1e3,
+        q1 / 1e3,
+        med / 1e3
+    );
+}
+
+fn main() {
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let want = |name: &str| filter.as_ref().is_none_or(|f| name.contains(f.as_str()));
+    let samples = inputs(16, 0.10);
+    let net = IntNetwork::new(&mnist_net::int_model()).unwrap();
+    println!(
+        "kernel path: {} ({} = {:?}); load average: {}",
+        kernels::fc::paths::best().name(),
+        kernels::fc::paths::MAX_PATH_ENV,
+        std::env::var(kernels::fc::paths::MAX_PATH_ENV).ok(),
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+    if want("snn_int") {
+        report(
+            "snn_int (784-128-10, T=25, per image)",
+            measure(|k| {
+                black_box(net.run(&samples[k % samples.len()], false).unwrap());
+            }),
+        );
+    }
+}
