@@ -17,6 +17,15 @@ use kernels::network::IntNetwork;
 use kernels::spikes::SpikeTrain;
 
 const ROUNDS: usize = 200;
+
+/// Rounds to run: `QUICK_ROUNDS` if set (e.g. a longer run under `perf record`), else `ROUNDS`.
+fn rounds() -> usize {
+    std::env::var("QUICK_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&r| r > 0)
+        .unwrap_or(ROUNDS)
+}
 const BATCH: usize = 32;
 
 fn inputs(n: usize, density: f64) -> Vec<SpikeTrain> {
@@ -35,9 +44,10 @@ fn inputs(n: usize, density: f64) -> Vec<SpikeTrain> {
 
 /// Min, lower quartile and median over rounds of the time per call of `f`, in nanoseconds.
 fn measure(mut f: impl FnMut(usize)) -> (f64, f64, f64) {
-    let mut per: Vec<f64> = Vec::with_capacity(ROUNDS);
+    let rounds = rounds();
+    let mut per: Vec<f64> = Vec::with_capacity(rounds);
     let mut k = 0;
-    for _ in 0..ROUNDS {
+    for _ in 0..rounds {
         let t0 = thread_cpu_time();
         for _ in 0..BATCH {
             f(k);
@@ -46,7 +56,7 @@ fn measure(mut f: impl FnMut(usize)) -> (f64, f64, f64) {
         per.push((thread_cpu_time() - t0).as_nanos() as f64 / BATCH as f64);
     }
     per.sort_by(f64::total_cmp);
-    (per[0], per[ROUNDS / 4], per[ROUNDS / 2])
+    (per[0], per[rounds / 4], per[rounds / 2])
 }
 
 fn report(name: &str, (min, q1, med): (f64, f64, f64)) {
