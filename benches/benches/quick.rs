@@ -61,11 +61,76 @@ fn measure(mut f: impl FnMut(usize)) -> (f64, f64, f64) {
 
 fn report(name: &str, (min, q1, med): (f64, f64, f64)) {
     println!(
-        "{name:<40} min {:>8.3} us  q1 {:>8.3} us  median {:>8.3} us",
+        "{name:<44} min {:>8.3} us  q1 {:>8.3} us  median {:>8.3} us",
         min / 1e3,
         q1 / 1e3,
         med / 1e3
     );
+}
+
+/// As [`report`], plus synaptic operations per second at the minimum and the median.
+fn report_sops(name: &str, sops_per_call: f64, t: (f64, f64, f64)) {
+    report(name, t);
+    println!(
+        "{:<44} {:.1} GSOP/s at the minimum, {:.1} at the median",
+        "",
+        sops_per_call / t.0,
+        sops_per_call / t.2
+    );
+}
+
+/// The 784 -> 128 kernels at 10 % density with a *different* spike vector on every call (16
+/// patterns cycled, as in a network run): the rows come from L2, unlike criterion's `fc`
+/// bench, whose single spike vector keeps its 85 rows (21 KiB) in L1.
+fn fc_varying(want: &dyn Fn(&str) -> bool) {
+    use kernels::fc::{I8PairRows, I16Rows, Path, RowMatrix, paths};
+    let mut rng = Rng::new(1);
+    let patterns: Vec<Vec<u64>> = (0..16)
+        .map(|_| random_spikes(&mut rng, SIZES[0], 0.10))
+        .collect();
+    let active: usize = patterns
+        .iter()
+        .map(|p| kernels::spikes::count_ones(p))
+        .sum();
+    let sops = active as f64 / patterns.len() as f64 * SIZES[1] as f64;
+    // Weights in [-40, 40] as in benches/fc.rs: the i16 accumulator proof holds.
+    let w: Vec<i64> = benches::random_weights(&mut rng, SIZES[0] * SIZES[1], -40, 40);
+    let w16: Vec<i16> = w.iter().map(|&x| x as i16).collect();
+    let w8: Vec<i8> = w.iter().map(|&x| x as i8).collect();
+    let r16 = I16Rows::new(
+        RowMatrix::from_output_major(SIZES[1], SIZES[0], &w16).unwrap(),
+        &[],
+    )
+    .unwrap();
+    let p8 = I8PairRows::new(
+        RowMatrix::from_output_major(SIZES[1], SIZES[0], &w8).unwrap(),
+        &[],
+    )
+    .unwrap();
+    let mut out = vec![0i16; SIZES[1]];
+    for path in [Path::Avx2, Path::Avx512] {
+        if !path.is_available() {
+            continue;
+        }
+        let name = format!("fc 784x128 varying i16 rows {}", path.name());
+        if want(&name) {
+            let t = measure(|k| {
+                r16.currents_with(path, &patterns[k % 16], &mut out)
+                    .unwrap();
+                black_box(&out);
+            });
+            report_sops(&name, sops, t);
+        }
+        let name = format!("fc 784x128 varying i8 pairs {}", path.name());
+        if want(&name) {
+            let t = measure(|k| {
+                p8.currents_with(path, &patterns[k % 16], &mut out).unwrap();
+                black_box(&out);
+            });
+            report_sops(&name, sops, t);
+        }
+    }
+    let _ = paths::best();
 }
 
 fn main() {
@@ -82,6 +147,7 @@ fn main() {
             .unwrap_or_default()
             .trim()
     );
+    fc_varying(&want);
     if want("snn_int") {
         report(
             "snn_int (784-128-10, T=25, per image)",
