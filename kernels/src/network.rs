@@ -4,9 +4,11 @@
 //! Each timestep, every layer turns its input (the previous layer's spikes, bit-packed) into
 //! currents accumulate-only, then its neurons update and emit spikes:
 //! * dense layers use the [`crate::fc`] kernels on input-major rows ([`crate::fc::RowMatrix`]),
-//!   re-packed once at construction. Integer layers use `i16` rows with `i16` accumulators when
-//!   [`crate::fc::I16Rows`] proves they cannot overflow (else `i32` accumulators, with `i8` rows
-//!   when the weights have at most 8 bits), and, for 2-bit weights, the bit-plane popcount kernel on the steps where
+//!   re-packed once at construction. Integer layers use `i16` accumulators when
+//!   [`crate::fc::I16Rows`] proves they cannot overflow, with byte-pair rows
+//!   ([`crate::fc::I8PairRows`]) for weights of at most 8 bits and `i16` rows otherwise (else
+//!   `i32` accumulators, with `i8` rows when the weights have at most 8 bits), and, for 2-bit
+//!   weights, the bit-plane popcount kernel on the steps where
 //!   [`crate::bitplane::prefer_bitplane`] says it is faster. All choices give the same integers.
 //! * conv layers use [`crate::conv::Conv2d`]; sum/average pooling [`crate::pool`]; flatten is
 //!   the identity on the (channel-major) spike map.
@@ -24,7 +26,7 @@ use rayon::prelude::*;
 use crate::bitplane::{BitPlaneMatrix, prefer_bitplane};
 use crate::conv::{Conv2d, ConvGeometry, check_accumulator};
 use crate::error::{Error, Result};
-use crate::fc::{I16Rows, RowMatrix, accumulate_rows};
+use crate::fc::{I8PairRows, I16Rows, RowMatrix, accumulate_rows};
 use crate::model::{IntLayer, IntModel, LayerOp, Model};
 use crate::neuron::{IntLayerState, IntLifParams, LayerState, Neuron, step_f32, step_int};
 use crate::pool::{PoolGeometry, avg_pool_f32, sum_pool_f32, sum_pool_i32};
@@ -434,6 +436,8 @@ fn check_input(train: &SpikeTrain, inputs: usize) -> Result<()> {
 enum IntRows {
     /// `i16` weights, `i16` accumulators (proven).
     W16A16(I16Rows<i16>),
+    /// `i8` weights packed in byte pairs, `i16` accumulators (proven): half the row bytes.
+    W8Pairs(I8PairRows),
     /// `i8` weights, `i32` accumulators.
     W8A32(RowMatrix<i8>),
     /// `i16` weights, `i32` accumulators.
@@ -476,14 +480,21 @@ fn build_int_dense(l: &IntLayer, inputs: usize, outputs: usize) -> Result<IntOp>
             ));
         }
     }
-    // i16 rows with i16 accumulators are the fastest kernel (a sign-extending i8 load costs
-    // more than the bandwidth it saves, see BENCHMARKS.md); i8 rows keep the memory small
-    // when i32 accumulators are needed anyway.
+    // i16 accumulators when proven: byte-pair rows for weights of at most 8 bits (half the
+    // bytes, no sign extension), else i16 rows; i8 rows keep the memory small when i32
+    // accumulators are needed anyway (see BENCHMARKS.md).
+    let w8 = || -> Vec<i8> { l.weights.iter().map(|&w| w as i8).collect() };
     let rows = match I16Rows::new(rows16.clone(), &l.bias) {
+        // Byte pairs: half the row bytes of i16 rows, and the rows of a 784-input layer come
+        // from L2 in the network (other steps' rows evict them from L1): 10 % faster per image
+        // than i16 rows (BENCHMARKS.md, `--bench quick`).
+        Ok(_) if l.weight_bits <= 8 => IntRows::W8Pairs(I8PairRows::new(
+            RowMatrix::from_output_major(outputs, inputs, &w8())?,
+            &l.bias,
+        )?),
         Ok(r) => IntRows::W16A16(r),
         Err(_) if l.weight_bits <= 8 => {
-            let w8: Vec<i8> = l.weights.iter().map(|&w| w as i8).collect();
-            IntRows::W8A32(RowMatrix::from_output_major(outputs, inputs, &w8)?)
+            IntRows::W8A32(RowMatrix::from_output_major(outputs, inputs, &w8())?)
         }
         Err(_) => IntRows::W16A32(rows16),
     };
@@ -536,6 +547,11 @@ impl IntLayerRt {
                 } else {
                     match rows {
                         IntRows::W16A16(r) => {
+                            scratch.narrow.resize(self.neurons, 0);
+                            r.currents(spikes, &mut scratch.narrow)?;
+                            narrow = true;
+                        }
+                        IntRows::W8Pairs(r) => {
                             scratch.narrow.resize(self.neurons, 0);
                             r.currents(spikes, &mut scratch.narrow)?;
                             narrow = true;
@@ -707,22 +723,22 @@ impl IntNetwork {
 /// membrane at most 29 bits.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct FastLif {
-    shift: u32,
-    theta: i32,
-    lo: i32,
-    hi: i32,
+    pub(crate) shift: u32,
+    pub(crate) theta: i32,
+    pub(crate) lo: i32,
+    pub(crate) hi: i32,
 }
 
 /// Largest membrane width for the fast integer step: with `|v|, theta <= 2^28` and the current
 /// clamped to `+-2^30`, every intermediate fits `i32`, and clamping the current does not change
 /// the saturated result (a current beyond `+-2^30` saturates the membrane either way).
 const FAST_MAX_BITS: u8 = 29;
-const CUR_CLAMP: i32 = 1 << 30;
+pub(crate) const CUR_CLAMP: i32 = 1 << 30;
 
 /// Reset codes for the const generic parameter.
-const R_SUB: u8 = 0;
-const R_ZERO: u8 = 1;
-const R_NONE: u8 = 2;
+pub(crate) const R_SUB: u8 = 0;
+pub(crate) const R_ZERO: u8 = 1;
+pub(crate) const R_NONE: u8 = 2;
 
 fn reset_code(r: crate::neuron::ResetMode) -> u8 {
     match r {
@@ -742,7 +758,6 @@ pub(crate) fn lif_int_body<C: Current, const RESET: u8, const JELLY: bool, const
     spikes: &mut [u64],
 ) {
     let n = v.len();
-    let lk = |x: i32| if LEAK { x - (x >> p.shift) } else { x };
     for (w, word) in spikes.iter_mut().enumerate() {
         let prev = *word;
         let base = w * 64;
@@ -752,26 +767,7 @@ pub(crate) fn lif_int_body<C: Current, const RESET: u8, const JELLY: bool, const
         let mut out = 0u64;
         for b in 0..m {
             let r = ((prev >> b) & 1) as i32;
-            let x = vv[b];
-            let c = cc[b].to_i32().clamp(-CUR_CLAMP, CUR_CLAMP);
-            let (nv, f) = if !JELLY {
-                let nv = match RESET {
-                    R_SUB => lk(x) + c - r * p.theta,
-                    R_ZERO => lk(x * (1 - r)) + c,
-                    _ => lk(x) + c,
-                }
-                .clamp(p.lo, p.hi);
-                (nv, nv > p.theta)
-            } else {
-                let h = (lk(x) + c).clamp(p.lo, p.hi);
-                let f = h >= p.theta;
-                let nv = match RESET {
-                    R_SUB => h - (f as i32) * p.theta,
-                    R_ZERO => h * (1 - f as i32),
-                    _ => h,
-                };
-                (nv, f)
-            };
+            let (nv, f) = lif_int_one::<C, RESET, JELLY, LEAK>(p, vv[b], cc[b], r);
             vv[b] = nv;
             out |= (f as u64) << b;
         }
@@ -779,19 +775,55 @@ pub(crate) fn lif_int_body<C: Current, const RESET: u8, const JELLY: bool, const
     }
 }
 
+/// One neuron of [`lif_int_body`]: membrane `x`, current `c`, previous spike `r` (0 or 1) ->
+/// new membrane and spike. Also the tail of the AVX2 kernel (`fc::avx2_lif_int`).
+#[inline(always)]
+pub(crate) fn lif_int_one<C: Current, const RESET: u8, const JELLY: bool, const LEAK: bool>(
+    p: &FastLif,
+    x: i32,
+    c: C,
+    r: i32,
+) -> (i32, bool) {
+    let lk = |x: i32| if LEAK { x - (x >> p.shift) } else { x };
+    let c = c.to_i32().clamp(-CUR_CLAMP, CUR_CLAMP);
+    if !JELLY {
+        let nv = match RESET {
+            R_SUB => lk(x) + c - r * p.theta,
+            R_ZERO => lk(x * (1 - r)) + c,
+            _ => lk(x) + c,
+        }
+        .clamp(p.lo, p.hi);
+        (nv, nv > p.theta)
+    } else {
+        let h = (lk(x) + c).clamp(p.lo, p.hi);
+        let f = h >= p.theta;
+        let nv = match RESET {
+            R_SUB => h - (f as i32) * p.theta,
+            R_ZERO => h * (1 - f as i32),
+            _ => h,
+        };
+        (nv, f)
+    }
+}
+
 /// An input current as the fast step reads it: `i32`, or `i16` straight from the narrow
 /// accumulators (no widening pass).
 pub(crate) trait Current: Copy + Send + Sync {
+    /// True for `i16` (the AVX2 LIF kernel loads 8 values with a sign extension), false for
+    /// `i32`; the trait is implemented for these two types only.
+    const NARROW: bool;
     /// The value as `i32`.
     fn to_i32(self) -> i32;
 }
 impl Current for i32 {
+    const NARROW: bool = false;
     #[inline(always)]
     fn to_i32(self) -> i32 {
         self
     }
 }
 impl Current for i16 {
+    const NARROW: bool = true;
     #[inline(always)]
     fn to_i32(self) -> i32 {
         self as i32
@@ -800,6 +832,21 @@ impl Current for i16 {
 
 /// One integer layer step: the fast specialised loop when it applies, else the contract.
 fn step_int_fast<C: Current>(p: &IntLifParams, current: &[C], st: &mut IntLayerState) {
+    step_int_fast_on(
+        p,
+        current,
+        st,
+        crate::fc::paths::allows(crate::fc::Path::Avx2),
+    )
+}
+
+/// [`step_int_fast`] with the AVX2 kernel (`simd`, when the CPU has AVX2) or the portable loop.
+fn step_int_fast_on<C: Current>(
+    p: &IntLifParams,
+    current: &[C],
+    st: &mut IntLayerState,
+    simd: bool,
+) {
     let leak = match p.leak {
         crate::neuron::Leak::None => Some(0),
         crate::neuron::Leak::Shift { k } => Some(k as u32),
@@ -821,10 +868,11 @@ fn step_int_fast<C: Current>(p: &IntLifParams, current: &[C], st: &mut IntLayerS
     macro_rules! go {
         ($r:expr, $j:expr, $l:expr) => {{
             #[cfg(target_arch = "x86_64")]
-            if crate::fc::Path::Avx2.is_available() {
+            if simd && crate::fc::Path::Avx2.is_available() {
                 crate::fc::avx2_lif_int::<C, $r, $j, $l>(&f, current, v, s);
                 return;
             }
+            let _ = simd;
             lif_int_body::<C, $r, $j, $l>(&f, current, v, s)
         }};
     }
@@ -898,7 +946,7 @@ fn step_f32_fast(neuron: &Neuron, current: &[f32], st: &mut LayerState) {
     macro_rules! go {
         ($r:expr, $j:expr) => {{
             #[cfg(target_arch = "x86_64")]
-            if crate::fc::Path::Avx2.is_available() {
+            if crate::fc::paths::allows(crate::fc::Path::Avx2) {
                 crate::fc::avx2_lif_f32::<$r, $j>(p, current, v, s);
                 return;
             }
@@ -1094,14 +1142,22 @@ mod tests {
                         }
                     }).collect();
                     step_int(&p, &cur, &mut a);
-                    step_int_fast(&p, &cur, &mut b);
+                    // The portable loop (`simd: false`) and the AVX2 kernel where the CPU
+                    // has it, from the same state.
+                    let mut bs = b.clone();
+                    step_int_fast_on(&p, &cur, &mut bs, false);
+                    step_int_fast_on(&p, &cur, &mut b, true);
                     prop_assert_eq!(&a, &b);
+                    prop_assert_eq!(&a, &bs);
                     // The same with i16 currents (the narrow accumulator path).
                     let c16: Vec<i16> = cur.iter().map(|&c| (c >> 16) as i16).collect();
                     let c32: Vec<i32> = c16.iter().map(|&c| c as i32).collect();
                     step_int(&p, &c32, &mut a16);
-                    step_int_fast(&p, &c16, &mut b16);
+                    let mut bs16 = b16.clone();
+                    step_int_fast_on(&p, &c16, &mut bs16, false);
+                    step_int_fast_on(&p, &c16, &mut b16, true);
                     prop_assert_eq!(&a16, &b16);
+                    prop_assert_eq!(&a16, &bs16);
                 }
             }
 

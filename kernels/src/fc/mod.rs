@@ -140,10 +140,51 @@ pub mod paths {
             .collect()
     }
 
-    /// The fastest available path, detected once and cached.
+    /// Environment variable capping [`best`]: `scalar`, `portable`, `avx2` or `avx512`. Lets
+    /// one machine measure the slower paths the runtime would pick elsewhere (e.g. the AVX2
+    /// path on an AVX-512 CPU). An unknown value is reported on stderr and ignored.
+    pub const MAX_PATH_ENV: &str = "KERNELS_MAX_PATH";
+
+    fn rank(p: Path) -> u8 {
+        match p {
+            Path::Scalar => 0,
+            Path::Portable => 1,
+            Path::Avx2 => 2,
+            Path::Avx512 => 3,
+        }
+    }
+
+    /// The fastest available path (capped by [`MAX_PATH_ENV`] when set), detected once and
+    /// cached.
     pub fn best() -> Path {
         static BEST: OnceLock<Path> = OnceLock::new();
-        *BEST.get_or_init(|| *available().last().expect("scalar is always available"))
+        *BEST.get_or_init(|| {
+            let all = available();
+            let cap = match std::env::var(MAX_PATH_ENV) {
+                Ok(v) => {
+                    let p = [Path::Scalar, Path::Portable, Path::Avx2, Path::Avx512]
+                        .into_iter()
+                        .find(|p| p.name() == v);
+                    if p.is_none() {
+                        eprintln!(
+                            "warning: {MAX_PATH_ENV}={v:?} is not one of scalar, portable, \
+                             avx2, avx512; ignored"
+                        );
+                    }
+                    p
+                }
+                Err(_) => None,
+            };
+            all.into_iter()
+                .filter(|&p| cap.is_none_or(|c| rank(p) <= rank(c)))
+                .last()
+                .expect("scalar is always available")
+        })
+    }
+
+    /// True when `path` is available and not above [`best`] (so the runtime may use it).
+    pub fn allows(path: Path) -> bool {
+        path.is_available() && rank(path) <= rank(best())
     }
 }
 

@@ -110,6 +110,13 @@ macro_rules! block_kernel {
                 };
                 if real == width {
                     go(&mut acc[off..off + width]);
+                } else if nvec == 1 {
+                    // A one-vector tail (e.g. a 10-output layer): a small buffer, so the
+                    // per-call zeroing stays one vector (the large one cost ~30 cycles).
+                    let mut tmp = [<$a>::default(); L];
+                    tmp[..real].copy_from_slice(&acc[off..off + real]);
+                    go(&mut tmp[..]);
+                    acc[off..off + real].copy_from_slice(&tmp[..real]);
                 } else {
                     let mut tmp = [<$a>::default(); RMAX * L];
                     tmp[..real].copy_from_slice(&acc[off..off + real]);
@@ -157,8 +164,14 @@ pub(crate) fn popcnt_bitplane(
     unsafe { inner(bits, words, planes, spikes, acc) }
 }
 
-/// The runtime's integer LIF step ([`crate::network`]) compiled with AVX2, so the compiler
-/// vectorises it (a default build only has SSE2).
+/// The runtime's integer LIF step ([`crate::network`]) in AVX2 intrinsics: 8 neurons per
+/// iteration (`i32` lanes), the previous spikes expanded from their byte of the spike word
+/// with one compare, the new spikes packed with `movemask`; the same operations as
+/// `network::lif_int_one` (the neurons past the last multiple of 8 of a word run that).
+///
+/// Safety: AVX2 is asserted before the `#[target_feature]` call; every vector access reads or
+/// writes 8 elements at `i = 64 w + 8 k` with `8 k + 8 <= m` and `64 w + m <= n = v.len()`,
+/// and `cur.len() >= n` is asserted, so all accesses stay inside `v` and `cur`.
 pub(crate) fn avx2_lif_int<
     C: crate::network::Current,
     const RESET: u8,
@@ -170,6 +183,9 @@ pub(crate) fn avx2_lif_int<
     v: &mut [i32],
     spikes: &mut [u64],
 ) {
+    use crate::network::{CUR_CLAMP, R_SUB, R_ZERO, lif_int_one};
+    use std::arch::x86_64::*;
+
     #[target_feature(enable = "avx2")]
     fn inner<C: crate::network::Current, const R: u8, const J: bool, const L: bool>(
         p: &crate::network::FastLif,
@@ -177,10 +193,89 @@ pub(crate) fn avx2_lif_int<
         v: &mut [i32],
         spikes: &mut [u64],
     ) {
-        crate::network::lif_int_body::<C, R, J, L>(p, cur, v, spikes)
+        let n = v.len();
+        assert!(cur.len() >= n && spikes.len() * 64 >= n);
+        let theta = _mm256_set1_epi32(p.theta);
+        let (lo, hi) = (_mm256_set1_epi32(p.lo), _mm256_set1_epi32(p.hi));
+        let (cmin, cmax) = (_mm256_set1_epi32(-CUR_CLAMP), _mm256_set1_epi32(CUR_CLAMP));
+        let shift = _mm_cvtsi32_si128(p.shift as i32);
+        let bitsel = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+        for (w, word) in spikes.iter_mut().enumerate() {
+            // Taken per word: the scalar tail below indexes `v` directly.
+            let vp = v.as_mut_ptr();
+            let cp = cur.as_ptr();
+            let prev = *word;
+            let base = w * 64;
+            if base >= n {
+                *word = 0;
+                continue;
+            }
+            let m = (n - base).min(64);
+            let mut out = 0u64;
+            for k in 0..m / 8 {
+                let i = base + 8 * k;
+                // SAFETY: see the function comment (i + 8 <= n).
+                let (x, c) = unsafe {
+                    let x = _mm256_loadu_si256(vp.add(i).cast());
+                    let c = if C::NARROW {
+                        // `C` is `i16` (the trait's two types): 8 values, sign-extended.
+                        _mm256_cvtepi16_epi32(_mm_loadu_si128(cp.add(i).cast()))
+                    } else {
+                        // `C` is `i32`.
+                        let c = _mm256_loadu_si256(cp.add(i).cast());
+                        _mm256_max_epi32(_mm256_min_epi32(c, cmax), cmin)
+                    };
+                    (x, c)
+                };
+                let rb = _mm256_set1_epi32(((prev >> (8 * k)) & 0xFF) as i32);
+                let r = _mm256_cmpeq_epi32(_mm256_and_si256(rb, bitsel), bitsel);
+                let lk = |x: __m256i| {
+                    if L {
+                        _mm256_sub_epi32(x, _mm256_sra_epi32(x, shift))
+                    } else {
+                        x
+                    }
+                };
+                let clamp = |x: __m256i| _mm256_max_epi32(_mm256_min_epi32(x, hi), lo);
+                let (nv, f) = if !J {
+                    let nv = match R {
+                        R_SUB => {
+                            _mm256_sub_epi32(_mm256_add_epi32(lk(x), c), _mm256_and_si256(r, theta))
+                        }
+                        R_ZERO => _mm256_add_epi32(lk(_mm256_andnot_si256(r, x)), c),
+                        _ => _mm256_add_epi32(lk(x), c),
+                    };
+                    let nv = clamp(nv);
+                    (nv, _mm256_cmpgt_epi32(nv, theta))
+                } else {
+                    let h = clamp(_mm256_add_epi32(lk(x), c));
+                    // h >= theta  <=>  !(theta > h)
+                    let f =
+                        _mm256_andnot_si256(_mm256_cmpgt_epi32(theta, h), _mm256_set1_epi32(-1));
+                    let nv = match R {
+                        R_SUB => _mm256_sub_epi32(h, _mm256_and_si256(f, theta)),
+                        R_ZERO => _mm256_andnot_si256(f, h),
+                        _ => h,
+                    };
+                    (nv, f)
+                };
+                // SAFETY: as for the load.
+                unsafe { _mm256_storeu_si256(vp.add(i).cast(), nv) };
+                let bits = _mm256_movemask_ps(_mm256_castsi256_ps(f)) as u32 as u64;
+                out |= bits << (8 * k);
+            }
+            for b in (m / 8) * 8..m {
+                let i = base + b;
+                let r = ((prev >> b) & 1) as i32;
+                let (nv, f) = lif_int_one::<C, R, J, L>(p, v[i], cur[i], r);
+                v[i] = nv;
+                out |= (f as u64) << b;
+            }
+            *word = out;
+        }
     }
     assert!(has_avx2());
-    // SAFETY: AVX2 was detected just above; the body is safe code (bounds-checked slices).
+    // SAFETY: AVX2 was detected just above; see the function comment for the accesses.
     unsafe { inner::<C, RESET, JELLY, LEAK>(p, cur, v, spikes) }
 }
 
