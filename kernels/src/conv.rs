@@ -7,21 +7,34 @@
 //!
 //! Nothing is multiplied: every active input spike `(c, y, x)` *adds* its kernel slice into the
 //! output window it reaches. [`Conv2d`] pre-arranges the weights once for two scatter
-//! strategies and picks one per call ([`Conv2d::prefers_hwc`]):
+//! strategies ([`Scatter`]) and picks one per call ([`Conv2d::prefers_hwc`]):
 //!
-//! - **channel-last** ([`Conv2d::accumulate_hwc`]): weights stored `[c][ky][kx][oc]`; every
-//!   (spike, kernel tap) adds one contiguous run of `out_channels` weights into a channel-last
-//!   scratch (vectorised), which is then transposed-added into the channel-major output. Best
-//!   at moderate and high density and for many output channels.
+//! - **channel-last**: weights stored `[c][ky][kx'][occp]`, where `kx'` is the *phase-reversed*
+//!   tap order (for each stride phase `r`, the taps `kx = r, r + s, ...` reversed, so that
+//!   increasing index reaches increasing output columns) and `occp` is `out_channels` rounded up
+//!   to a multiple of 8 (zero padded). The taps of one kernel row that a spike reaches then hit
+//!   consecutive output columns, so per (spike, reachable kernel row) the scatter is **one
+//!   contiguous run** of `taps x occp` weights added into a `[out_h][out_w][occp]` scratch,
+//!   whole 256-bit vectors. The scratch is then added, transposed (8 x 8 register transposes
+//!   on AVX2), into the channel-major output. Best everywhere except at very low density on
+//!   large maps with few channels.
 //! - **rows** ([`Conv2d::accumulate_rows`]): for kernel row `ky`, the outputs of one channel
 //!   reached by a spike form one contiguous run of output row `oy = (y + pad - ky) / stride`,
-//!   receiving the taps `kx = (x + pad) mod stride + m * stride` in reverse order; these are
-//!   stored reversed and contiguous per stride phase, so a spike costs
-//!   `out_channels x kernel_h` short slice additions and no transpose. Best at very low density
-//!   on large output maps.
+//!   receiving the same phase-reversed taps; a spike costs `out_channels x kernel_h` short
+//!   slice additions and no transpose.
 //!
-//! Tap ranges along each axis are computed with one division per spike and axis
-//! (`taps_on_axis`), never per tap.
+//! Kernel paths ([`crate::fc::Path`], [`Conv2d::accumulate_with`]), in the style of
+//! [`crate::fc`]: `Scalar` (element-by-element loops), `Portable` (whole-vector adds on
+//! `wide`), and `Avx2` (`std::arch` kernels in `conv/avx2.rs`, selected at run time with
+//! `is_x86_feature_detected!`, so a default build reaches them; `unsafe` only there, with its
+//! invariants beside it). There are no AVX-512 convolution kernels: the `Avx512` path runs the
+//! AVX2 ones. The row strategy has no hand-written vector kernel (runs of `kernel_w / stride`
+//! elements are too short); on the arch paths it is compiled with AVX2 enabled. All paths and
+//! strategies give identical results for integers, and for `f32` all paths of one strategy
+//! add in the same order (bit-identical; `tests/conv_paths.rs`).
+//!
+//! The taps along each axis are tabulated per input row and column when the convolution is
+//! built, and spike coordinates are tracked incrementally, so the scatter does no division.
 //!
 //! [`conv2d_reference`] is the plain output-centric definition (a gather with 0/1 inputs), used
 //! to check the fast path. Integer accumulation is exact, so the two agree bit for bit; in `f32`
@@ -743,10 +756,10 @@ impl<W: Copy> Conv2d<W> {
     /// with few channels).
     pub fn prefers_hwc(&self, active_spikes: usize) -> bool {
         const HWC_ROW_NS: f64 = 2.0;
-        const HWC_VEC_NS: f64 = 0.6;
+        const HWC_VEC_NS: f64 = 1.0;
         const HWC_OUT_NS: f64 = 0.15;
-        const ROWS_NS: f64 = 2.5;
-        const ROWS_TAP_NS: f64 = 1.0;
+        const ROWS_NS: f64 = 3.0;
+        const ROWS_TAP_NS: f64 = 0.3;
         let g = &self.geom;
         let sp = active_spikes as f64;
         let s = g.stride as f64;

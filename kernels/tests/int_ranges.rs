@@ -401,7 +401,7 @@ fn i16_limit_is_accepted_and_exact_one_more_is_refused() {
 fn network_currents_at_the_i16_limit_are_exact() {
     let big = 32767i64;
     for extra in [0i16, 1] {
-        let mut cols = vec![limit_column(0, 3, 3), limit_column(10, 2, 4)];
+        let mut cols = [limit_column(0, 3, 3), limit_column(10, 2, 4)];
         cols[0][0] += extra; // extra = 1: beyond the limit on the positive side
         let inputs = cols[0].len();
         assert_eq!(cols[1].len(), inputs);
