@@ -178,24 +178,30 @@ fn surrogate_and_loss(args: &TrainArgs) -> CliResult<(Surrogate, Loss)> {
     Ok((surrogate, loss))
 }
 
+/// `x` as the shortest decimal that reads back as `x` (so 0.8f32 prints as 0.8, not
+/// 0.800000011920929).
+fn short(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(x as f64)
+}
+
 /// The surrogate as JSON for reports.
 fn surrogate_json(s: &Surrogate) -> serde_json::Value {
     match *s {
-        Surrogate::FastSigmoid { slope } => json!({"kind": "fast-sigmoid", "slope": slope}),
-        Surrogate::Atan { alpha } => json!({"kind": "atan", "alpha": alpha}),
-        Surrogate::Rectangular { width } => json!({"kind": "rect", "width": width}),
+        Surrogate::FastSigmoid { slope } => json!({"kind": "fast-sigmoid", "slope": short(slope)}),
+        Surrogate::Atan { alpha } => json!({"kind": "atan", "alpha": short(alpha)}),
+        Surrogate::Rectangular { width } => json!({"kind": "rect", "width": short(width)}),
     }
 }
 
 /// The loss as JSON for reports.
 fn loss_json(l: &Loss) -> serde_json::Value {
     match *l {
-        Loss::CrossEntropyCount { scale } => json!({"kind": "ce-count", "scale": scale}),
+        Loss::CrossEntropyCount { scale } => json!({"kind": "ce-count", "scale": short(scale)}),
         Loss::MseCount {
             correct_rate,
             incorrect_rate,
-        } => json!({"kind": "mse-count", "correct_rate": correct_rate,
-                    "incorrect_rate": incorrect_rate}),
+        } => json!({"kind": "mse-count", "correct_rate": short(correct_rate),
+                    "incorrect_rate": short(incorrect_rate)}),
     }
 }
 

@@ -3,15 +3,16 @@
 //! accuracy against T, measured with `kernels::network::Network`. Run through
 //! `scripts/train-models`.
 //!
-//! Usage: `train_conv [OUT_DIR] [EPOCHS]` (defaults `models`, the recipe's epochs), from the
-//! repository root.
+//! Usage: `train_conv [OUT_DIR] [EPOCHS] [LAYERS]` (defaults `models`, the recipe's epochs
+//! and layers), from the repository root. `LAYERS` is comma separated: `c8k5` a 5x5 conv with
+//! 8 channels (padding 2), `p2` 2x2 average pooling, `d128` a hidden dense layer.
 
 use std::time::Instant;
 
 use kernels::data::load_mnist;
 use kernels::model::Encoding;
 use kernels::model_io::save_model;
-use train::cnn::{CnnConfig, train_cnn};
+use train::cnn::{CnnConfig, CnnLayerSpec, train_cnn};
 use train::convert::{ConvertConfig, cnn_to_snn};
 use train::eval::float_accuracy_vs_t;
 
@@ -28,6 +29,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut cfg = CnnConfig::default();
     if let Some(e) = args.next() {
         cfg.epochs = e.parse()?;
+    }
+    if let Some(spec) = args.next() {
+        cfg.layers = parse_layers(&spec)?;
     }
     std::fs::create_dir_all(&out)?;
     let mnist = load_mnist("data/mnist")?;
@@ -64,8 +68,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         100.0 * cnn.accuracy(test)
     );
     let calib = train.take(1000);
-    let ts = [10, 25, 50, 100, 200];
-    for percentile in [99.9f32, 99.99] {
+    let ts = [10, 25, 50, 100];
+    for percentile in [99.9f32] {
         let ccfg = ConvertConfig {
             name: "mnist_conv".into(),
             timesteps: 100,
@@ -100,4 +104,28 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     Ok(())
+}
+
+fn parse_layers(spec: &str) -> Result<Vec<CnnLayerSpec>, Box<dyn std::error::Error>> {
+    spec.split(',')
+        .map(|t| -> Result<CnnLayerSpec, Box<dyn std::error::Error>> {
+            if let Some(r) = t.strip_prefix('c') {
+                let (c, k) = r.split_once('k').ok_or("conv token is cNkK")?;
+                let kernel: usize = k.parse()?;
+                Ok(CnnLayerSpec::Conv {
+                    channels: c.parse()?,
+                    kernel,
+                    padding: kernel / 2,
+                })
+            } else if let Some(r) = t.strip_prefix('p') {
+                Ok(CnnLayerSpec::AvgPool { kernel: r.parse()? })
+            } else if let Some(r) = t.strip_prefix('d') {
+                Ok(CnnLayerSpec::Dense {
+                    outputs: r.parse()?,
+                })
+            } else {
+                Err(format!("bad layer token {t:?}").into())
+            }
+        })
+        .collect()
 }
