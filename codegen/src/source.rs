@@ -143,6 +143,24 @@ pub fn load_with(path: &Path, data: &Path, quant: &QuantOptions) -> Result<Loade
 }
 
 fn quantize_float(float: &Model, data: &Path, quant: &QuantOptions) -> Result<Loaded> {
+    // Neuron kinds without an integer form, refused before any calibration work.
+    for l in &float.layers {
+        let why = match &l.neuron {
+            Some(n) if !n.is_spiking() => {
+                "is a non-spiking readout (leaky integrator, NIR LI/CubaLI/I); the generated \
+                 hardware decodes spike counts and has no readout neurons"
+            }
+            Some(kernels::neuron::Neuron::PerNeuron(_)) => {
+                "has per-neuron decays or thresholds; the generated hardware has one leak and \
+                 one threshold per layer"
+            }
+            _ => continue,
+        };
+        return Err(Error::Input(format!(
+            "layer {:?} {why} (the float runtime runs it: snn eval --float)",
+            l.name
+        )));
+    }
     let cfg = quant.config();
     let pixels = float.input.len();
     let (images, source) = match kernels::data::load_mnist(data) {

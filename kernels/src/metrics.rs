@@ -15,8 +15,9 @@
 //! - **ANN MACs** (`ann_macs`): the multiply-accumulates of the same network run once as an ANN:
 //!   one per connection (dense `inputs x outputs`; convolution: the in-bounds window taps, i.e.
 //!   the synaptic ops of a fully active input). Pooling and flatten count 0.
-//! - **Memory** (`memory_bits`): weights (and biases), membrane potentials (one per neuron; two
-//!   state variables for current-based LIF) and the peak spike memory: the largest number of
+//! - **Memory** (`memory_bits`): weights (and biases, and per-neuron decays and thresholds when a
+//!   float layer has them), membrane potentials (one per neuron; two state variables for
+//!   current-based LIF and current-based readouts) and the peak spike memory: the largest number of
 //!   spikes present in one timestep over the whole network (input spikes included), one bit
 //!   each, over all evaluated samples. Float models count 32 bits per value; integer models
 //!   their declared weight and membrane widths (biases at the membrane width).
@@ -81,7 +82,8 @@ pub struct LayerDesc {
     pub op: LayerOp,
     /// Bits per stored weight.
     pub weight_bits: u32,
-    /// Number of stored biases.
+    /// Number of stored biases (plus per-neuron neuron parameters, for float layers that have
+    /// them).
     pub biases: usize,
     /// Bits per stored bias.
     pub bias_bits: u32,
@@ -118,13 +120,18 @@ impl NetDesc {
                     name: l.name.clone(),
                     op: l.op,
                     weight_bits: 32,
-                    biases: l.bias.len(),
+                    // Per-neuron decays and thresholds are stored parameters too (32 bits
+                    // each), counted with the biases.
+                    biases: l.bias.len()
+                        + match &l.neuron {
+                            Some(Neuron::PerNeuron(p)) => {
+                                p.vectors().iter().map(|(_, v)| v.len()).sum()
+                            }
+                            _ => 0,
+                        },
                     bias_bits: 32,
-                    membrane_bits: l.neuron.map(|_| 32),
-                    state_vars: match l.neuron {
-                        Some(Neuron::Synaptic { .. }) => 2,
-                        _ => 1,
-                    },
+                    membrane_bits: l.neuron.as_ref().map(|_| 32),
+                    state_vars: l.neuron.as_ref().map_or(1, Neuron::state_vars),
                 })
                 .collect(),
         }

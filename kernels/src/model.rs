@@ -261,7 +261,8 @@ pub struct Layer {
     pub weights: Vec<f32>,
     /// Biases (empty when the layer has none, or for pooling and flatten).
     pub bias: Vec<f32>,
-    /// The spiking neurons after the operation; `None` passes the result on unchanged.
+    /// The neurons after the operation (spiking, or a non-spiking readout as the last layer);
+    /// `None` passes the result on unchanged.
     pub neuron: Option<Neuron>,
 }
 
@@ -490,7 +491,7 @@ impl Model {
             .map(|l| (l.name.as_str(), l.op, l.neuron.is_some()))
             .collect();
         let shapes = check_common(&self.name, self.input, self.timesteps, &ops)?;
-        for l in &self.layers {
+        for (i, l) in self.layers.iter().enumerate() {
             let p = |e| prefix(&l.name, e);
             if l.weights.len() != l.op.weight_count() {
                 return Err(p(Error::shape(format!(
@@ -513,6 +514,15 @@ impl Model {
             }
             if let Some(n) = &l.neuron {
                 n.validate().map_err(p)?;
+                if let Neuron::PerNeuron(pn) = n {
+                    pn.validate(shapes[i + 1].len()).map_err(p)?;
+                }
+                if !n.is_spiking() && i + 1 != self.layers.len() {
+                    return Err(p(Error::invalid(
+                        "a non-spiking readout (leaky integrator) must be the last layer: its \
+                         output is a membrane potential, and the layers after it consume spikes",
+                    )));
+                }
             }
         }
         Ok(shapes)

@@ -7,7 +7,9 @@
 //! its neuron parameters, and for integer models its weight width and scale). Every layer with
 //! weights stores `<layer>.weight` in PyTorch layout and, when it has a bias, `<layer>.bias`.
 //! Float models use `F32`; integer models `I16` weights (`I8` is also accepted when reading)
-//! and `I32` biases.
+//! and `I32` biases. A float layer with `"per_neuron": true` also stores its neurons' decays and
+//! thresholds as `<layer>.beta`, `<layer>.threshold` (spiking neurons) and `<layer>.alpha`
+//! (current-based neurons), one `F32` value per neuron.
 //!
 //! Loading trusts nothing: the file size is checked before it is read, the topology before any
 //! tensor is converted, and every tensor's presence, dtype, shape and values are checked with a
@@ -27,7 +29,7 @@ use crate::model::{
     IntLayer, IntModel, Layer, LayerOp, MAX_LAYER_ELEMENTS, MAX_LAYERS, Model, Shape,
     check_identifier,
 };
-use crate::neuron::{IntLifParams, Neuron};
+use crate::neuron::{IntLifParams, Neuron, PerNeuron};
 
 /// Value of the `format` metadata key.
 pub const FORMAT_NAME: &str = "snn-model";
@@ -94,6 +96,10 @@ struct FloatLayerTopo {
     op: LayerOp,
     bias: bool,
     neuron: Option<Neuron>,
+    /// The neuron's `beta`, `threshold` and `alpha` are per-neuron tensors
+    /// (`<layer>.beta`, ...), replacing the scalars of `neuron`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    per_neuron: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -283,7 +289,8 @@ fn float_parts(model: &Model, pname: &str) -> Result<(Topology, Vec<OwnedTensor>
             name: l.name.clone(),
             op: l.op,
             bias: !l.bias.is_empty(),
-            neuron: l.neuron,
+            neuron: l.neuron.as_ref().map(|n| n.base().clone()),
+            per_neuron: matches!(l.neuron, Some(Neuron::PerNeuron(_))),
         };
         layers.push(
             serde_json::to_value(&topo)
@@ -302,6 +309,16 @@ fn float_parts(model: &Model, pname: &str) -> Result<(Topology, Vec<OwnedTensor>
                     dtype: Dtype::F32,
                     shape: vec![l.bias.len()],
                     data: le_bytes_f32(&l.bias),
+                });
+            }
+        }
+        if let Some(Neuron::PerNeuron(p)) = &l.neuron {
+            for (what, v) in p.vectors() {
+                tensors.push(OwnedTensor {
+                    name: format!("{}.{what}", l.name),
+                    dtype: Dtype::F32,
+                    shape: vec![v.len()],
+                    data: le_bytes_f32(v),
                 });
             }
         }
@@ -697,12 +714,39 @@ fn float_from(mut p: Parsed<'_>) -> Result<Model> {
         } else {
             (Vec::new(), Vec::new())
         };
+        let neuron = match t.neuron {
+            Some(base) if t.per_neuron => {
+                // Geometry was checked above, so the size is bounded.
+                let n = t.op.output_shape()?.len();
+                let mut take = |what: &str, needed: bool| -> Result<Vec<f32>> {
+                    if needed {
+                        p.take_f32(&format!("{}.{what}", t.name), &[n])
+                    } else {
+                        Ok(Vec::new())
+                    }
+                };
+                let beta = take("beta", true)?;
+                let threshold = take("threshold", base.is_spiking())?;
+                let alpha = take("alpha", base.has_synaptic_current())?;
+                let pn = PerNeuron::new(base, beta, threshold, alpha);
+                pn.validate(n)
+                    .map_err(|e| with_path(&p.path, prefix_layer(&t.name, e)))?;
+                Some(Neuron::PerNeuron(Box::new(pn)))
+            }
+            None if t.per_neuron => {
+                return Err(ferr(
+                    &p.path,
+                    format!("layer {:?} has \"per_neuron\": true but no neuron", t.name),
+                ));
+            }
+            n => n,
+        };
         layers.push(Layer {
             name: t.name,
             op: t.op,
             weights,
             bias,
-            neuron: t.neuron,
+            neuron,
         });
     }
     p.finish()?;

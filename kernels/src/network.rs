@@ -25,6 +25,7 @@ use rayon::prelude::*;
 
 use crate::bitplane::{BitPlaneMatrix, prefer_bitplane};
 use crate::conv::{Conv2d, ConvGeometry, check_accumulator};
+use crate::decode::{ReadoutAccumulator, argmax_f32};
 use crate::error::{Error, Result};
 use crate::fc::{I8PairRows, I16Rows, RowMatrix, accumulate_rows};
 use crate::model::{IntLayer, IntModel, LayerOp, Model};
@@ -96,8 +97,12 @@ impl LayerStats {
 pub struct Run<V> {
     /// Output spike counts over all steps.
     pub counts: Vec<u32>,
-    /// Argmax of `counts`, ties to the lowest index.
+    /// Argmax of `counts`, ties to the lowest index; for a model whose last layer is a
+    /// non-spiking readout, argmax of `readout` instead.
     pub class: usize,
+    /// Scores of a non-spiking readout last layer (its membrane potentials decoded by the
+    /// layer's [`crate::decode::Readout`] rule); `None` for spiking outputs.
+    pub readout: Option<Vec<f32>>,
     /// Spikes that entered the first layer over all steps (0 for analog input).
     pub input_spikes: u64,
     /// Spikes emitted by each layer with neurons over all steps, in model order.
@@ -210,6 +215,8 @@ pub struct Network {
     timesteps: usize,
     layers: Vec<FloatLayer>,
     names: Vec<String>,
+    /// Decoding rule when the last layer is a non-spiking readout.
+    readout: Option<crate::decode::Readout>,
 }
 
 impl Network {
@@ -239,15 +246,20 @@ impl Network {
                 inputs: shapes[i].len(),
                 neurons,
                 bias: expand_bias(&l.op, &l.bias, neurons),
-                neuron: l.neuron.expect("checked above"),
+                neuron: l.neuron.clone().expect("checked above"),
             });
             names.push(l.name.clone());
         }
+        let readout = layers
+            .last()
+            .and_then(|l| l.neuron.readout())
+            .map(|p| p.readout);
         Ok(Network {
             inputs: model.input.len(),
             timesteps: model.timesteps,
             layers,
             names,
+            readout,
         })
     }
 
@@ -303,6 +315,9 @@ impl Network {
         let mut stats = new_stats(self.layers.iter().map(|l| (l.inputs, l.neurons)), steps);
         let last = self.layers.len() - 1;
         let mut counts = vec![0u32; self.layers[last].neurons];
+        let mut readout = self
+            .readout
+            .map(|r| ReadoutAccumulator::new(r, self.layers[last].neurons));
         let mut current = Vec::new();
         // The first layer's analog currents are the same every step: computed once.
         let analog: Option<Vec<f32>> = match (input, &self.layers[0].op) {
@@ -352,8 +367,17 @@ impl Network {
                 }
             }
             for_each_set_bit(&states[last].spikes, |n| counts[n] += 1);
+            if let Some(r) = &mut readout {
+                r.add(&states[last].v);
+            }
         }
-        Ok(finish(counts, stats, traces, record))
+        let mut run = finish(counts, stats, traces, record);
+        if let Some(r) = readout {
+            let scores = r.scores();
+            run.class = argmax_f32(&scores).unwrap_or(0);
+            run.readout = Some(scores);
+        }
+        Ok(run)
     }
 
     /// Runs a batch of spike inputs in parallel across samples (rayon; each sample's steps run
@@ -410,6 +434,7 @@ fn finish<V>(
 ) -> Run<V> {
     Run {
         class: argmax(&counts),
+        readout: None,
         counts,
         input_spikes: stats[0].input_spikes,
         layer_spike_counts: stats.iter().map(|s| s.output_spikes).collect(),

@@ -80,8 +80,129 @@ impl LifParams {
     }
 }
 
-/// A float neuron model.
+/// Parameters of a non-spiking leaky-integrator readout layer (NIR `LI`, `CubaLI`, `I`):
+/// `v[t] = beta * v[t-1] + I[t]` (or, with `alpha`, `syn[t] = alpha * syn[t-1] + I[t]` and
+/// `v[t] = beta * v[t-1] + syn[t]`), no threshold, no reset, never a spike. The layer's output
+/// is its membrane potential, decoded by `readout`; it can only be the last layer.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiParams {
+    /// Membrane decay per step, in `[0, 1]` (`1` = integrator, NIR `I`).
+    pub beta: f32,
+    /// Synaptic current decay in `[0, 1]` for a current-based readout (NIR `CubaLI`); `None`
+    /// feeds the input current straight into the membrane.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<f32>,
+    /// How the potentials become class scores (default: maximum over time).
+    #[serde(default)]
+    pub readout: crate::decode::Readout,
+}
+
+impl LiParams {
+    /// Checks `0 <= beta, alpha <= 1`, finite.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.beta.is_finite() && (0.0..=1.0).contains(&self.beta)) {
+            return Err(Error::invalid(format!(
+                "beta {} is outside [0, 1]",
+                self.beta
+            )));
+        }
+        if let Some(a) = self.alpha
+            && !(a.is_finite() && (0.0..=1.0).contains(&a))
+        {
+            return Err(Error::invalid(format!("alpha {a} is outside [0, 1]")));
+        }
+        Ok(())
+    }
+}
+
+/// A neuron layer whose decays and thresholds differ between neurons: `base` gives the kind,
+/// reset, firing rule and readout; the vectors (one value per neuron, in the layer's flat
+/// channel-major order) replace its scalar `beta`, `threshold` and `alpha`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PerNeuron {
+    /// The scalar neuron ([`Neuron::Lif`], [`Neuron::Synaptic`] or [`Neuron::Li`]); its scalar
+    /// `beta`, `threshold` and `alpha` are not used.
+    pub base: Neuron,
+    /// Membrane decay of every neuron.
+    pub beta: Vec<f32>,
+    /// Threshold of every neuron (empty for a readout).
+    pub threshold: Vec<f32>,
+    /// Synaptic decay of every neuron (empty unless `base` is current-based).
+    pub alpha: Vec<f32>,
+}
+
+impl PerNeuron {
+    /// Builds the per-neuron form of `base` with the given vectors (see [`PerNeuron::validate`]).
+    pub fn new(base: Neuron, beta: Vec<f32>, threshold: Vec<f32>, alpha: Vec<f32>) -> Self {
+        PerNeuron {
+            base,
+            beta,
+            threshold,
+            alpha,
+        }
+    }
+
+    /// Names and values of the vectors that `base` needs: `beta` always, `threshold` for
+    /// spiking neurons, `alpha` for current-based ones.
+    pub fn vectors(&self) -> Vec<(&'static str, &[f32])> {
+        let mut v = vec![("beta", &self.beta[..])];
+        if self.base.is_spiking() {
+            v.push(("threshold", &self.threshold[..]));
+        }
+        if self.base.has_synaptic_current() {
+            v.push(("alpha", &self.alpha[..]));
+        }
+        v
+    }
+
+    /// Checks the base kind, that every needed vector has `n` values (and the others none) and
+    /// that every value is in range (`beta`, `alpha` in `[0, 1]`, `threshold > 0`, finite).
+    pub fn validate(&self, n: usize) -> Result<()> {
+        if matches!(self.base, Neuron::PerNeuron(_)) {
+            return Err(Error::invalid("per-neuron parameters cannot be nested"));
+        }
+        self.base.validate()?;
+        let want = |name: &str, needed: bool, v: &[f32]| -> Result<()> {
+            let len = if needed { n } else { 0 };
+            if v.len() != len {
+                return Err(Error::shape(format!(
+                    "per-neuron {name} has {} values, expected {len}",
+                    v.len()
+                )));
+            }
+            Ok(())
+        };
+        want("beta", true, &self.beta)?;
+        want("threshold", self.base.is_spiking(), &self.threshold)?;
+        want("alpha", self.base.has_synaptic_current(), &self.alpha)?;
+        for (name, v) in [("beta", &self.beta), ("alpha", &self.alpha)] {
+            if let Some(i) = v
+                .iter()
+                .position(|x| !(x.is_finite() && (0.0..=1.0).contains(x)))
+            {
+                return Err(Error::invalid(format!(
+                    "per-neuron {name} of neuron {i} is {}, outside [0, 1]",
+                    v[i]
+                )));
+            }
+        }
+        if let Some(i) = self
+            .threshold
+            .iter()
+            .position(|x| !(x.is_finite() && *x > 0.0))
+        {
+            return Err(Error::invalid(format!(
+                "per-neuron threshold of neuron {i} is {}; it must be finite and > 0",
+                self.threshold[i]
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A float neuron model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Neuron {
     /// Leaky integrate-and-fire (IF when `beta == 1`).
@@ -94,25 +215,74 @@ pub enum Neuron {
         /// The membrane part.
         lif: LifParams,
     },
+    /// Non-spiking leaky-integrator readout (NIR `LI`, `CubaLI`, `I`); only as the last layer.
+    Li(LiParams),
+    /// Any of the above with per-neuron `beta`, `threshold` and `alpha`. Not a topology JSON
+    /// kind of its own: model files store the base neuron and `<layer>.beta` (etc.) tensors.
+    #[serde(skip)]
+    PerNeuron(Box<PerNeuron>),
 }
 
 impl Neuron {
-    /// The LIF membrane parameters (for a current-based neuron, those of its membrane stage).
-    pub fn lif(&self) -> &LifParams {
+    /// The scalar LIF membrane parameters (for a current-based neuron, those of its membrane
+    /// stage); `None` for a readout ([`Neuron::Li`]) and for per-neuron parameters
+    /// ([`Neuron::PerNeuron`]), which have no single set.
+    pub fn lif(&self) -> Option<&LifParams> {
         match self {
-            Neuron::Lif(p) => p,
-            Neuron::Synaptic { lif, .. } => lif,
+            Neuron::Lif(p) => Some(p),
+            Neuron::Synaptic { lif, .. } => Some(lif),
+            Neuron::Li(_) | Neuron::PerNeuron(_) => None,
         }
     }
 
-    /// Validates all parameters.
+    /// The neuron kind without per-neuron vectors (itself unless [`Neuron::PerNeuron`]).
+    pub fn base(&self) -> &Neuron {
+        match self {
+            Neuron::PerNeuron(p) => &p.base,
+            n => n,
+        }
+    }
+
+    /// The readout parameters when this is a non-spiking readout layer (scalar or per-neuron).
+    pub fn readout(&self) -> Option<&LiParams> {
+        match self.base() {
+            Neuron::Li(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// False for a non-spiking readout.
+    pub fn is_spiking(&self) -> bool {
+        self.readout().is_none()
+    }
+
+    /// True for current-based neurons (a synaptic current state besides the membrane).
+    pub fn has_synaptic_current(&self) -> bool {
+        match self.base() {
+            Neuron::Synaptic { .. } => true,
+            Neuron::Li(p) => p.alpha.is_some(),
+            _ => false,
+        }
+    }
+
+    /// State variables per neuron: 2 for current-based neurons, else 1.
+    pub fn state_vars(&self) -> u32 {
+        if self.has_synaptic_current() { 2 } else { 1 }
+    }
+
+    /// Validates all parameters (the lengths of per-neuron vectors are checked by
+    /// [`crate::model::Model::validate`], which knows the layer size).
     pub fn validate(&self) -> Result<()> {
         if let Neuron::Synaptic { alpha, .. } = self
             && !(alpha.is_finite() && (0.0..=1.0).contains(alpha))
         {
             return Err(Error::invalid(format!("alpha {alpha} is outside [0, 1]")));
         }
-        self.lif().validate()
+        match self {
+            Neuron::Lif(p) | Neuron::Synaptic { lif: p, .. } => p.validate(),
+            Neuron::Li(p) => p.validate(),
+            Neuron::PerNeuron(p) => p.validate(p.beta.len()),
+        }
     }
 }
 
@@ -147,16 +317,23 @@ fn bit(words: &[u64], i: usize) -> bool {
 pub fn step_f32(neuron: &Neuron, current: &[f32], state: &mut LayerState) {
     let n = current.len();
     assert_eq!(state.v.len(), n, "state width");
+    match neuron {
+        Neuron::Li(p) => return step_li_f32(p, current, state),
+        Neuron::PerNeuron(p) => return step_per_neuron_f32(p, current, state),
+        _ => {}
+    }
     let input: &[f32] = match neuron {
-        Neuron::Lif(_) => current,
         Neuron::Synaptic { alpha, .. } => {
             for (s, &i) in state.syn.iter_mut().zip(current) {
                 *s = alpha * *s + i;
             }
             &state.syn
         }
+        _ => current,
     };
-    let p = neuron.lif();
+    let Some(p) = neuron.lif() else {
+        unreachable!("readout and per-neuron layers returned above")
+    };
     let mut out = vec![0u64; state.spikes.len()];
     for i in 0..n {
         let prev = bit(&state.spikes, i);
@@ -183,6 +360,94 @@ pub fn step_f32(neuron: &Neuron, current: &[f32], state: &mut LayerState) {
                 fired
             }
         };
+        if fired {
+            out[i / 64] |= 1 << (i % 64);
+        }
+    }
+    state.spikes = out;
+}
+
+/// One float step of a readout layer: `syn = alpha * syn + I` (current-based only), then
+/// `v = beta * v + input`; never spikes (the spike words stay zero).
+pub fn step_li_f32(p: &LiParams, current: &[f32], state: &mut LayerState) {
+    let input: &[f32] = match p.alpha {
+        Some(alpha) => {
+            for (s, &i) in state.syn.iter_mut().zip(current) {
+                *s = alpha * *s + i;
+            }
+            &state.syn
+        }
+        None => current,
+    };
+    for (v, &i) in state.v.iter_mut().zip(input) {
+        *v = p.beta * *v + i;
+    }
+    state.spikes.fill(0);
+}
+
+/// The float update of one neuron with its own `beta` and `threshold`: the same operations, in
+/// the same order, as [`step_f32`] for a scalar layer. Returns `(v[t], s[t])`.
+#[inline]
+fn update_f32(p: &LifParams, beta: f32, th: f32, v: f32, prev: bool, input: f32) -> (f32, bool) {
+    match p.rule {
+        FiringRule::Snntorch => {
+            let r = if prev { 1.0 } else { 0.0 };
+            let nv = match p.reset {
+                ResetMode::Subtract => beta * v + input - r * th,
+                ResetMode::Zero => beta * ((1.0 - r) * v) + input,
+                ResetMode::None => beta * v + input,
+            };
+            (nv, nv > th)
+        }
+        FiringRule::Spikingjelly => {
+            let h = beta * v + input;
+            let fired = h >= th;
+            let nv = match (p.reset, fired) {
+                (ResetMode::Subtract, true) => h - th,
+                (ResetMode::Zero, true) => 0.0,
+                _ => h,
+            };
+            (nv, fired)
+        }
+    }
+}
+
+/// One float step of a layer with per-neuron parameters: neuron `i` is updated exactly as a
+/// scalar layer with `beta[i]`, `threshold[i]` and `alpha[i]` would update it.
+pub fn step_per_neuron_f32(p: &PerNeuron, current: &[f32], state: &mut LayerState) {
+    let n = current.len();
+    if p.base.has_synaptic_current() {
+        for ((s, &i), &a) in state.syn.iter_mut().zip(current).zip(&p.alpha) {
+            *s = a * *s + i;
+        }
+    }
+    let input: &[f32] = if p.base.has_synaptic_current() {
+        &state.syn
+    } else {
+        current
+    };
+    let lif = match &p.base {
+        Neuron::Lif(l) | Neuron::Synaptic { lif: l, .. } => *l,
+        _ => {
+            // Readout: v = beta * v + input, no spikes.
+            for ((v, &i), &b) in state.v.iter_mut().zip(input).zip(&p.beta) {
+                *v = b * *v + i;
+            }
+            state.spikes.fill(0);
+            return;
+        }
+    };
+    let mut out = vec![0u64; state.spikes.len()];
+    for i in 0..n {
+        let (v, fired) = update_f32(
+            &lif,
+            p.beta[i],
+            p.threshold[i],
+            state.v[i],
+            bit(&state.spikes, i),
+            input[i],
+        );
+        state.v[i] = v;
         if fired {
             out[i / 64] |= 1 << (i % 64);
         }
@@ -489,6 +754,92 @@ mod tests {
         assert!(LifParams::snntorch(0.9, 0.0).validate().is_err());
         assert!(LifParams::snntorch(1.1, 1.0).validate().is_err());
         assert!(LifParams::snntorch(0.9, 1.0).validate().is_ok());
+    }
+
+    #[test]
+    fn readout_integrates_without_spiking() {
+        // LI beta 0.5, input 1, 2, 0: v = 1, 2.5, 1.25; never a spike.
+        let n = Neuron::Li(LiParams {
+            beta: 0.5,
+            alpha: None,
+            readout: crate::decode::Readout::Max,
+        });
+        let mut st = LayerState::new(1);
+        let mut got = vec![];
+        for i in [1.0, 2.0, 0.0] {
+            step_f32(&n, &[i], &mut st);
+            got.push((st.v[0], st.spikes[0]));
+        }
+        assert_eq!(got, vec![(1.0, 0), (2.5, 0), (1.25, 0)]);
+        // CubaLI alpha 0.5, beta 1 (integrator of the synaptic current), input 4, 0, 0:
+        // syn = 4, 2, 1; v = 4, 6, 7.
+        let n = Neuron::Li(LiParams {
+            beta: 1.0,
+            alpha: Some(0.5),
+            readout: crate::decode::Readout::Final,
+        });
+        let mut st = LayerState::new(1);
+        let mut got = vec![];
+        for i in [4.0, 0.0, 0.0] {
+            step_f32(&n, &[i], &mut st);
+            got.push(st.v[0]);
+        }
+        assert_eq!(got, vec![4.0, 6.0, 7.0]);
+        assert!(!n.is_spiking() && n.has_synaptic_current() && n.state_vars() == 2);
+        assert!(n.lif().is_none());
+    }
+
+    #[test]
+    fn per_neuron_hand_computed() {
+        // Two IF/LIF neurons, snnTorch rule, subtract reset: neuron 0 beta 1 theta 1, neuron 1
+        // beta 0.5 theta 2; input 1.5 each step.
+        // n0: v = 1.5 (fire), 1.5 + 1.5 - 1 = 2 (fire), 2 + 1.5 - 1 = 2.5 (fire)
+        // n1: v = 1.5, 0.75 + 1.5 = 2.25 (fire), 1.125 + 1.5 - 2 = 0.625
+        let p = PerNeuron::new(
+            Neuron::Lif(LifParams::snntorch(0.9, 1.0)),
+            vec![1.0, 0.5],
+            vec![1.0, 2.0],
+            vec![],
+        );
+        p.validate(2).unwrap();
+        let n = Neuron::PerNeuron(Box::new(p));
+        let mut st = LayerState::new(2);
+        let mut got = vec![];
+        for _ in 0..3 {
+            step_f32(&n, &[1.5, 1.5], &mut st);
+            got.push((st.v.clone(), st.spikes[0]));
+        }
+        assert_eq!(
+            got,
+            vec![
+                (vec![1.5, 1.5], 0b01),
+                (vec![2.0, 2.25], 0b11),
+                (vec![2.5, 0.625], 0b01)
+            ]
+        );
+    }
+
+    #[test]
+    fn per_neuron_validation() {
+        let lif = Neuron::Lif(LifParams::snntorch(0.9, 1.0));
+        let ok = PerNeuron::new(lif.clone(), vec![0.5; 3], vec![1.0; 3], vec![]);
+        assert!(ok.validate(3).is_ok());
+        assert!(ok.validate(4).is_err());
+        let bad_beta = PerNeuron::new(lif.clone(), vec![0.5, 1.5, 0.5], vec![1.0; 3], vec![]);
+        assert!(bad_beta.validate(3).is_err());
+        let bad_th = PerNeuron::new(lif.clone(), vec![0.5; 3], vec![1.0, 0.0, 1.0], vec![]);
+        assert!(bad_th.validate(3).is_err());
+        let nan = PerNeuron::new(lif.clone(), vec![f32::NAN; 3], vec![1.0; 3], vec![]);
+        assert!(nan.validate(3).is_err());
+        // A LIF layer has no alpha; a synaptic one needs it.
+        let extra = PerNeuron::new(lif, vec![0.5; 3], vec![1.0; 3], vec![0.5; 3]);
+        assert!(extra.validate(3).is_err());
+        let syn = Neuron::Synaptic {
+            alpha: 0.5,
+            lif: LifParams::snntorch(0.9, 1.0),
+        };
+        let no_alpha = PerNeuron::new(syn, vec![0.5; 3], vec![1.0; 3], vec![]);
+        assert!(no_alpha.validate(3).is_err());
     }
 
     #[test]

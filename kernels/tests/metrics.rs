@@ -315,7 +315,7 @@ fn metrics_agree_with_runtime_counters_on_a_conv_network() {
                 },
                 weights: (0..18).map(|i| ((i % 5) as f32 - 1.0) * 0.25).collect(),
                 bias: vec![],
-                neuron: lif,
+                neuron: lif.clone(),
             },
             Layer {
                 name: "pool".into(),
@@ -325,7 +325,7 @@ fn metrics_agree_with_runtime_counters_on_a_conv_network() {
                 },
                 weights: vec![],
                 bias: vec![],
-                neuron: lif,
+                neuron: lif.clone(),
             },
             Layer {
                 name: "flat".into(),

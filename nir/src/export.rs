@@ -252,8 +252,14 @@ fn neuron_node(
     dt: f64,
     layer: &str,
 ) -> Result<()> {
-    let lif = n.lif();
-    if lif.rule != FiringRule::Snntorch || lif.reset != ResetMode::Subtract {
+    if let Neuron::PerNeuron(_) = n {
+        return Err(Error::Options(format!(
+            "layer {layer:?}: exporting per-neuron decays and thresholds is not supported"
+        )));
+    }
+    if let Some(lif) = n.lif()
+        && (lif.rule != FiringRule::Snntorch || lif.reset != ResetMode::Subtract)
+    {
         // NIR has no field for the reset mechanism or the firing rule; the importer's
         // snnTorch default (subtract, delayed) is what round-trips.
         return Err(Error::Options(format!(
@@ -302,6 +308,32 @@ fn neuron_node(
             w.f32s(g, "v_threshold", &fill(lif.threshold as f64), &d);
             w.f32s(g, "v_reset", &fill(0.0), &d);
         }
+        // Readouts: the inverse of the importer's Euler mapping with unit input gain. The
+        // decoding rule (max/final/mean) has no NIR field and is not written.
+        Neuron::Li(p) if p.alpha.is_none() && p.beta == 1.0 => {
+            w.string(g, "type", "I");
+            w.f32s(g, "r", &fill(1.0), &d);
+        }
+        Neuron::Li(p) => match p.alpha {
+            None => {
+                let tau = tau_of(p.beta, "beta")?;
+                w.string(g, "type", "LI");
+                w.f64s(g, "tau", tau, &d, count);
+                w.f64s(g, "r", tau / dt, &d, count);
+                w.f32s(g, "v_leak", &fill(0.0), &d);
+            }
+            Some(alpha) => {
+                let ts = tau_of(alpha, "alpha")?;
+                let tm = tau_of(p.beta, "beta")?;
+                w.string(g, "type", "CubaLI");
+                w.f64s(g, "tau_syn", ts, &d, count);
+                w.f64s(g, "tau_mem", tm, &d, count);
+                w.f64s(g, "r", tm / dt, &d, count);
+                w.f64s(g, "w_in", ts / dt, &d, count);
+                w.f32s(g, "v_leak", &fill(0.0), &d);
+            }
+        },
+        Neuron::PerNeuron(_) => unreachable!("refused above"),
     }
     Ok(())
 }

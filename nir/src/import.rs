@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
 
+use kernels::decode::Readout;
 use kernels::model::{Encoding, Layer, LayerOp, Model, Shape, check_identifier};
-use kernels::neuron::{FiringRule, LifParams, Neuron, ResetMode};
+use kernels::neuron::{FiringRule, LiParams, LifParams, Neuron, PerNeuron, ResetMode};
 
 use crate::graph::{Graph, Node, Param};
 use crate::{Error, Result};
@@ -132,6 +133,9 @@ pub struct ImportOptions {
     pub seed: u64,
     /// Model name; `None` derives it from the file name.
     pub name: Option<String>,
+    /// How a non-spiking readout output layer (`LI`, `CubaLI`, `I`) is decoded into class
+    /// scores (saved in the model; default: maximum over time, as Norse's examples do).
+    pub readout: Readout,
 }
 
 impl Default for ImportOptions {
@@ -144,6 +148,7 @@ impl Default for ImportOptions {
             encoding: InputEncoding::Rate,
             seed: 0,
             name: None,
+            readout: Readout::Max,
         }
     }
 }
@@ -275,6 +280,7 @@ pub fn import_graph(g: &Graph, name: &str, opts: &ImportOptions) -> Result<(Mode
     }
     let chain = order_chain(g)?;
     let mut b = Builder {
+        readout: opts.readout,
         dt,
         reset,
         sem: opts.semantics,
@@ -490,6 +496,7 @@ struct PoolPending {
 }
 
 struct Builder {
+    readout: Readout,
     dt: f64,
     reset: ResetMode,
     sem: Semantics,
@@ -641,26 +648,6 @@ fn per_neuron(
     Ok(v)
 }
 
-/// The single value of a parameter that the kernels neuron holds as a scalar: every neuron
-/// must agree (after rounding to f32), or the limitation is reported.
-fn uniform(name: &str, what: &str, v: &[f64]) -> Result<f32> {
-    // An empty parameter array reached here from a fuzzed file (index out of bounds).
-    let Some(&first) = v.first() else {
-        return Err(Error::node(name, format!("{what} has no values")));
-    };
-    let first = first as f32;
-    if let Some(x) = v.iter().find(|x| (**x as f32) != first) {
-        return Err(Error::node(
-            name,
-            format!(
-                "{what} differs between neurons ({first} and {x}); kernels::neuron::LifParams \
-                 holds one value per layer, so per-neuron {what} is not supported"
-            ),
-        ));
-    }
-    Ok(first)
-}
-
 fn fmt_list(v: &[f64]) -> String {
     let Some(&first) = v.first() else {
         return "(no values)".into();
@@ -747,8 +734,30 @@ impl Builder {
     }
 
     fn node(&mut self, name: &str, node: &Node) -> Result<()> {
+        if self
+            .layers
+            .last()
+            .and_then(|l| l.neuron.as_ref())
+            .is_some_and(|n| !n.is_spiking())
+        {
+            let ro = self
+                .mappings
+                .last()
+                .and_then(|m| m.nodes.last())
+                .map_or("?", |s| s.as_str());
+            return Err(Error::node(
+                ro,
+                format!(
+                    "this non-spiking readout is followed by {} node {name:?}; a readout must \
+                     be the last node before Output (its output is a membrane potential, and \
+                     kernels layers consume spikes)",
+                    node.kind
+                ),
+            ));
+        }
         let folds = match node.kind.as_str() {
-            "Affine" | "Linear" | "LIF" | "IF" | "CubaLIF" | "Threshold" => true,
+            "Affine" | "Linear" | "LIF" | "IF" | "CubaLIF" | "Threshold" | "LI" | "CubaLI"
+            | "I" => true,
             "Conv2d" | "Flatten" => self.pool.as_ref().is_some_and(|p| !p.flattened),
             _ => false,
         };
@@ -761,15 +770,9 @@ impl Builder {
             "Scale" => self.scale(name, node),
             "SumPool2d" | "AvgPool2d" => self.pool(name, node),
             "Flatten" => self.flatten(name, node),
-            "LIF" | "IF" | "CubaLIF" | "Threshold" => self.neuron(name, node),
-            "LI" | "CubaLI" | "I" => Err(Error::node(
-                name,
-                format!(
-                    "{} is a non-spiking integrator readout; kernels models end every layer in \
-                     spiking neurons (export the network with a spiking output layer)",
-                    node.kind
-                ),
-            )),
+            "LIF" | "IF" | "CubaLIF" | "Threshold" | "LI" | "CubaLI" | "I" => {
+                self.neuron(name, node)
+            }
             "Input" | "Output" => Err(Error::node(
                 name,
                 format!("{} node in the middle of the chain", node.kind),
@@ -779,7 +782,7 @@ impl Builder {
                 format!(
                     "node type {other:?} is not supported (supported: Input, Output, Affine, \
                      Linear, Scale, Flatten, Conv2d, SumPool2d, AvgPool2d, LIF, IF, CubaLIF, \
-                     Threshold)"
+                     Threshold, LI, CubaLI, I)"
                 ),
             )),
         }
@@ -1355,6 +1358,74 @@ impl Builder {
                 );
                 alpha = Some(a);
             }
+            "LI" => {
+                let tau = per_neuron(name, node, "tau", n, None)?;
+                let r = per_neuron(name, node, "r", n, Some(1.0))?;
+                let vl = per_neuron(name, node, "v_leak", n, Some(0.0))?;
+                check_tau(name, "tau", &tau, dt)?;
+                beta = tau.iter().map(|t| 1.0 - dt / t).collect::<Vec<_>>();
+                gain = r
+                    .iter()
+                    .zip(&tau)
+                    .map(|(r, t)| r * dt / t)
+                    .collect::<Vec<_>>();
+                drive = vl
+                    .iter()
+                    .zip(&tau)
+                    .map(|(v, t)| v * dt / t)
+                    .collect::<Vec<_>>();
+                theta = Vec::new();
+                alpha = None;
+                text = format!(
+                    "LI readout tau = {} s: beta = 1 - dt/tau = {}, input gain r*dt/tau = {}",
+                    fmt_list(&tau),
+                    fmt_f32(&beta),
+                    fmt_f32(&gain)
+                );
+            }
+            "I" => {
+                let r = per_neuron(name, node, "r", n, Some(1.0))?;
+                beta = vec![1.0; n];
+                gain = r.clone();
+                drive = vec![0.0; n];
+                theta = Vec::new();
+                alpha = None;
+                text = format!(
+                    "I (integrator) readout: beta = 1, input gain r = {}",
+                    fmt_list(&r)
+                );
+            }
+            "CubaLI" => {
+                let ts = per_neuron(name, node, "tau_syn", n, None)?;
+                let tm = per_neuron(name, node, "tau_mem", n, None)?;
+                let r = per_neuron(name, node, "r", n, Some(1.0))?;
+                let w_in = per_neuron(name, node, "w_in", n, Some(1.0))?;
+                let vl = per_neuron(name, node, "v_leak", n, Some(0.0))?;
+                check_tau(name, "tau_syn", &ts, dt)?;
+                check_tau(name, "tau_mem", &tm, dt)?;
+                if vl.iter().any(|v| *v != 0.0) {
+                    return Err(Error::node(
+                        name,
+                        "CubaLI with v_leak != 0 is not supported (the constant drive would \
+                         enter the membrane, not the synaptic current)",
+                    ));
+                }
+                let a: Vec<f64> = ts.iter().map(|t| 1.0 - dt / t).collect();
+                beta = tm.iter().map(|t| 1.0 - dt / t).collect();
+                gain = (0..n)
+                    .map(|i| w_in[i] * dt / ts[i] * r[i] * dt / tm[i])
+                    .collect();
+                drive = vec![0.0; n];
+                theta = Vec::new();
+                text = format!(
+                    "CubaLI readout: alpha = 1 - dt/tau_syn = {}, beta = 1 - dt/tau_mem = {}, \
+                     input gain (w_in*dt/tau_syn)*(r*dt/tau_mem) = {}",
+                    fmt_f32(&a),
+                    fmt_f32(&beta),
+                    fmt_f32(&gain)
+                );
+                alpha = Some(a);
+            }
             "Threshold" => {
                 theta = per_neuron(name, node, "threshold", n, None)?;
                 beta = vec![0.0; n];
@@ -1369,7 +1440,8 @@ impl Builder {
             }
             _ => unreachable!("neuron() is only called for neuron kinds"),
         }
-        if kind != "Threshold" {
+        let readout = matches!(kind, "LI" | "CubaLI" | "I");
+        if kind != "Threshold" && !readout {
             match (self.sem, reset) {
                 (_, ResetMode::Zero) => {
                     if let Some(v) = v_reset.iter().find(|v| **v != 0.0) {
@@ -1396,20 +1468,41 @@ impl Builder {
                 ));
             }
         }
-        let beta_f = uniform(name, "beta (from tau)", &beta)?;
-        let theta_f = uniform(name, "v_threshold", &theta)?;
-        let lif = LifParams {
-            beta: beta_f,
-            threshold: theta_f,
-            reset,
-            rule,
+        // Rounded once to f32 (what the model stores and the runtime uses).
+        let f32s = |v: &[f64]| -> Vec<f32> { v.iter().map(|x| *x as f32).collect() };
+        let (beta_v, theta_v) = (f32s(&beta), f32s(&theta));
+        let alpha_v = alpha.as_deref().map(f32s).unwrap_or_default();
+        let same = |v: &[f32]| v.iter().all(|x| *x == v[0]);
+        if beta_v.is_empty() {
+            // An empty parameter array reached here from a fuzzed file.
+            return Err(Error::node(name, "beta (from tau) has no values"));
+        }
+        let per = !(same(&beta_v) && (theta_v.is_empty() || same(&theta_v)) && {
+            alpha_v.is_empty() || same(&alpha_v)
+        });
+        let base = if readout {
+            Neuron::Li(LiParams {
+                beta: beta_v[0],
+                alpha: alpha_v.first().copied(),
+                readout: self.readout,
+            })
+        } else {
+            let lif = LifParams {
+                beta: beta_v[0],
+                threshold: theta_v[0],
+                reset,
+                rule,
+            };
+            match alpha_v.first() {
+                None => Neuron::Lif(lif),
+                Some(&a) => Neuron::Synaptic { alpha: a, lif },
+            }
         };
-        let neuron = match alpha {
-            None => Neuron::Lif(lif),
-            Some(a) => Neuron::Synaptic {
-                alpha: uniform(name, "alpha (from tau_syn)", &a)?,
-                lif,
-            },
+        let neuron = if per {
+            let theta_keep = if readout { Vec::new() } else { theta_v.clone() };
+            Neuron::PerNeuron(Box::new(PerNeuron::new(base, beta_v, theta_keep, alpha_v)))
+        } else {
+            base
         };
         neuron
             .validate()
@@ -1444,7 +1537,7 @@ impl Builder {
             }
         }
         let reset_text = match (kind, reset, self.sem) {
-            ("Threshold", _, _) => String::new(),
+            ("Threshold", _, _) | ("LI" | "CubaLI" | "I", _, _) => String::new(),
             (_, ResetMode::Subtract, Semantics::Snntorch) => {
                 ", subtract reset (snnTorch default; the file's v_reset is not used)".into()
             }
@@ -1452,11 +1545,28 @@ impl Builder {
         };
         let lname = self.unique(&p.nodes[p.nodes.len() - 1]);
         p.nodes.push(name.to_string());
-        let detail = format!(
-            "{}; {text}, threshold {}{reset_text}",
-            p.detail.join(", "),
-            theta_f
-        );
+        let per_text = if per {
+            "; per-neuron values kept as <layer>.beta/.threshold/.alpha tensors"
+        } else {
+            ""
+        };
+        let detail = if readout {
+            format!(
+                "{}; {text}; non-spiking, class = argmax of the {} of v{per_text}",
+                p.detail.join(", "),
+                match self.readout {
+                    Readout::Max => "maximum over time",
+                    Readout::Final => "final value",
+                    Readout::Mean => "mean over time",
+                }
+            )
+        } else {
+            format!(
+                "{}; {text}, threshold {}{reset_text}{per_text}",
+                p.detail.join(", "),
+                fmt_f32(&theta)
+            )
+        };
         let out = p.out;
         self.layers.push(Layer {
             name: lname.clone(),

@@ -43,11 +43,34 @@ fn export_then_import_gives_the_same_model_bit_for_bit() {
         "if_net_uncompressed.nir",
         "conv_pool.nir",
         "frameworks/cnn_sinabs.nir",
+        "li_readout.nir",
     ] {
         for compress in [true, false] {
             let (a, b) = roundtrip(f, compress);
             assert_eq!(a, b, "{f} (compress {compress})");
         }
+    }
+}
+
+#[test]
+fn readouts_export_as_li_cubali_and_i() {
+    use kernels::decode::Readout;
+    use kernels::neuron::LiParams;
+    let (mut m, _) = import(&fixture("li_readout.nir"), &named("m")).unwrap();
+    for (alpha, beta, kind) in [
+        (None, 0.875, "LI"),
+        (Some(0.5), 0.75, "CubaLI"),
+        (None, 1.0, "I"),
+    ] {
+        m.layers[1].neuron = Some(Neuron::Li(LiParams {
+            beta,
+            alpha,
+            readout: Readout::Max,
+        }));
+        let bytes = export_bytes(&m, &ExportOptions::default()).unwrap();
+        let (back, report) = import_bytes(&bytes, &named("m")).unwrap();
+        assert_eq!(back, m, "{kind}");
+        assert!(report.to_string().contains(&format!("{kind} ")), "{report}");
     }
 }
 
@@ -60,6 +83,13 @@ fn export_refuses_what_nir_cannot_say() {
     }));
     let e = export_bytes(&m, &ExportOptions::default()).unwrap_err();
     assert!(e.to_string().contains("n_0"), "{e}");
+    // Per-neuron decays and thresholds are not exported (yet).
+    let (m, _) = import(&fixture("integrator_per_neuron.nir"), &named("m")).unwrap();
+    let e = export_bytes(&m, &ExportOptions::default()).unwrap_err();
+    assert!(
+        e.to_string().contains("fc1") && e.to_string().contains("per-neuron"),
+        "{e}"
+    );
     let (m, _) = import(&fixture("snntorch_lif_mlp.nir"), &named("m")).unwrap();
     let e = export(
         &m,
@@ -145,6 +175,7 @@ for name in sorted(g.nodes):
         "conv_pool.nir",
         "snntorch_cubalif.nir",
         "frameworks/cnn_sinabs.nir",
+        "li_readout.nir",
     ] {
         let (m, _) = import(&fixture(f), &named("m")).unwrap();
         let path = dir.path().join("x.nir");

@@ -163,7 +163,7 @@ fn per_neuron_r_and_v_leak_fold_into_rows() {
     let l = &m.layers[0];
     assert!((l.weights[0] - 1.0).abs() < 1e-6 && (l.weights[1] - 2.0).abs() < 1e-6);
     assert!(l.bias[0].abs() < 1e-9 && (l.bias[1] - 0.5).abs() < 1e-6);
-    assert!((l.neuron.unwrap().lif().beta - 0.9).abs() < 1e-6);
+    assert!((l.neuron.as_ref().unwrap().lif().unwrap().beta - 0.9).abs() < 1e-6);
 }
 
 fn conv_graph(stride: &[f64], padding: &[f64], dilation: &[f64]) -> Graph {

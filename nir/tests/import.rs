@@ -4,9 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+use kernels::decode::Readout;
 use kernels::model::{LayerOp, Shape};
 use kernels::network::{Input, Network};
-use kernels::neuron::{FiringRule, LifParams, Neuron, ResetMode};
+use kernels::neuron::{FiringRule, LiParams, LifParams, Neuron, PerNeuron, ResetMode};
 use kernels::spikes::SpikeTrain;
 use snn_nir::{Error, ImportOptions, Semantics, import, import_bytes};
 
@@ -23,7 +24,11 @@ fn opts() -> ImportOptions {
 /// Imports `name`, runs the f32 network on the fixture's input spikes and compares every
 /// layer's spikes and membrane potentials bit for bit with the Python reference.
 fn check_expected(name: &str) {
-    let (model, report) = import(&fixture(&format!("{name}.nir")), &opts()).unwrap();
+    check_expected_with(name, &opts());
+}
+
+fn check_expected_with(name: &str, opts: &ImportOptions) -> kernels::network::FloatRun {
+    let (model, report) = import(&fixture(&format!("{name}.nir")), opts).unwrap();
     let text = std::fs::read_to_string(fixture(&format!("{name}.expected.json"))).unwrap();
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     let steps = doc["timesteps"].as_u64().unwrap() as usize;
@@ -37,7 +42,7 @@ fn check_expected(name: &str) {
     let x = SpikeTrain::from_bools(steps, inputs, &dense).unwrap();
     let net = Network::new(&model).unwrap();
     let run = net.run(&Input::Spikes(&x), true).unwrap();
-    let trace = run.trace.unwrap();
+    let trace = run.trace.as_ref().unwrap();
     let layers = doc["layers"].as_array().unwrap();
     assert_eq!(trace.len(), layers.len(), "{report}");
     let mut total = 0;
@@ -66,6 +71,163 @@ fn check_expected(name: &str) {
         total += ws.iter().filter(|b| **b).count();
     }
     assert!(total > 10, "the fixture must exercise spiking");
+    run
+}
+
+/// The Python reference of a readout fixture: `(scores, class)` for `rule`.
+fn expected_readout(name: &str, rule: &str) -> (Vec<f32>, usize) {
+    let text = std::fs::read_to_string(fixture(&format!("{name}.expected.json"))).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let r = &doc["readout"][rule];
+    let scores = r["scores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap() as f32)
+        .collect();
+    (scores, r["class"].as_u64().unwrap() as usize)
+}
+
+/// Spikes and membranes of every layer bit for bit (`check_expected_with`), then the readout
+/// scores and class of every decoding rule bit for bit.
+fn check_readout(name: &str) {
+    for (rule, key) in [
+        (Readout::Max, "max"),
+        (Readout::Final, "final"),
+        (Readout::Mean, "mean"),
+    ] {
+        let o = ImportOptions {
+            readout: rule,
+            ..opts()
+        };
+        let run = check_expected_with(name, &o);
+        let (scores, class) = expected_readout(name, key);
+        let got: Vec<u32> = run.readout.unwrap().iter().map(|v| v.to_bits()).collect();
+        let want: Vec<u32> = scores.iter().map(|v| v.to_bits()).collect();
+        assert_eq!(got, want, "{name}: {key} scores (bitwise)");
+        assert_eq!(run.class, class, "{name}: {key} class");
+    }
+}
+
+#[test]
+fn li_readout_reproduces_python_exactly() {
+    check_readout("li_readout");
+    let (m, report) = import(&fixture("li_readout.nir"), &opts()).unwrap();
+    assert_eq!(
+        m.layers[1].neuron,
+        Some(Neuron::Li(LiParams {
+            beta: 0.875,
+            alpha: None,
+            readout: Readout::Max
+        }))
+    );
+    let text = report.to_string();
+    assert!(
+        text.contains("LI readout tau")
+            && text.contains("beta = 1 - dt/tau = 0.875")
+            && text.contains("argmax of the maximum over time"),
+        "{text}"
+    );
+}
+
+#[test]
+fn cubali_readout_and_per_neuron_cubalif_reproduce_python_exactly() {
+    check_readout("cubali_per_neuron");
+    let (m, report) = import(&fixture("cubali_per_neuron.nir"), &opts()).unwrap();
+    // The script's per-neuron values, recovered exactly.
+    let want = PerNeuron::new(
+        Neuron::Synaptic {
+            alpha: 0.5,
+            lif: LifParams::snntorch(0.875, 1.0),
+        },
+        vec![0.875, 0.9, 0.75, 0.5, 0.95, 0.8, 1.0 - 1.0 / 64.0, 0.7],
+        vec![1.0, 0.5, 0.5, 0.75, 1.0, 2.0, 1.25, 0.5],
+        vec![0.5, 0.75, 0.25, 0.5, 0.875, 0.7, 0.5, 0.625],
+    );
+    assert_eq!(m.layers[0].neuron, Some(Neuron::PerNeuron(Box::new(want))));
+    assert_eq!(
+        m.layers[1].neuron,
+        Some(Neuron::Li(LiParams {
+            beta: 0.75,
+            alpha: Some(0.5),
+            readout: Readout::Max
+        }))
+    );
+    let text = report.to_string();
+    assert!(
+        text.contains("CubaLI readout") && text.contains("per-neuron values kept"),
+        "{text}"
+    );
+}
+
+#[test]
+fn integrator_readout_and_per_neuron_lif_reproduce_python_exactly() {
+    check_readout("integrator_per_neuron");
+    let (m, report) = import(&fixture("integrator_per_neuron.nir"), &opts()).unwrap();
+    let Some(Neuron::PerNeuron(p)) = &m.layers[0].neuron else {
+        panic!("{:?}", m.layers[0].neuron)
+    };
+    assert_eq!(p.beta, vec![0.5, 0.75, 0.9, 0.95, 1.0 - 1.0 / 32.0, 0.8]);
+    assert_eq!(p.threshold, vec![0.5, 1.0, 1.5, 0.75, 1.25, 2.0]);
+    assert!(p.alpha.is_empty());
+    assert!(
+        report
+            .to_string()
+            .contains("I (integrator) readout: beta = 1")
+    );
+}
+
+/// Norse's LIBoxCell update, `v += dt / tau * ((v_leak - v) + I)`, computed by Python in
+/// Norse's operation order: the imported `beta v + gain I + drive` (with the drive
+/// `dt / tau * v_leak` in the bias) agrees within float rounding, and the classes agree.
+#[test]
+fn norse_li_matches_norse_within_float_rounding() {
+    let o = ImportOptions {
+        semantics: Semantics::Norse,
+        ..opts()
+    };
+    let (m, report) = import(&fixture("norse_li.nir"), &o).unwrap();
+    let text = std::fs::read_to_string(fixture("norse_li.expected.json")).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let bools: Vec<bool> = doc["input_spikes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_u64() == Some(1)))
+        .collect();
+    let x = SpikeTrain::from_bools(25, 8, &bools).unwrap();
+    let want: Vec<f32> = doc["layers"][0]["membranes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+        })
+        .collect();
+    let run = Network::new(&m)
+        .unwrap()
+        .run(&Input::Spikes(&x), true)
+        .unwrap();
+    let got = &run.trace.as_ref().unwrap()[0].membranes;
+    assert_eq!(got.len(), want.len());
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert!(
+            (g - w).abs() <= 1e-5 * w.abs().max(1.0),
+            "step {} neuron {}: {g} vs Norse {w}\n{report}",
+            i / 3,
+            i % 3
+        );
+    }
+    assert_eq!(run.class, expected_readout("norse_li", "max").1);
+    // beta = 1 - dt/tau per neuron (tau 8 ms, 4 ms, 20 ms at dt = 1 ms): per-neuron values.
+    let Some(Neuron::PerNeuron(p)) = &m.layers[0].neuron else {
+        panic!("{:?}", m.layers[0].neuron)
+    };
+    assert_eq!(p.beta, vec![0.875, 0.75, 0.95]);
+    assert!(report.to_string().contains("v_leak drive"), "{report}");
 }
 
 #[test]
@@ -95,7 +257,7 @@ fn scale_and_threshold_nodes_reproduce_python_exactly() {
     check_expected("scale_threshold");
     let (m, report) = import(&fixture("scale_threshold.nir"), &opts()).unwrap();
     assert_eq!(report.layers[0].nodes, vec!["s_in", "fc1", "s_out", "thr"]);
-    let p = *m.layers[0].neuron.unwrap().lif();
+    let p = *m.layers[0].neuron.as_ref().unwrap().lif().unwrap();
     assert_eq!((p.beta, p.threshold, p.reset), (0.0, 0.5, ResetMode::Zero));
 }
 
@@ -137,7 +299,7 @@ fn options_are_applied_and_saved() {
     assert_eq!(model.name, "mlp");
     assert_eq!(model.timesteps, 40);
     assert_eq!(model.encoding, kernels::model::Encoding::Direct);
-    let p = *model.layers[0].neuron.unwrap().lif();
+    let p = *model.layers[0].neuron.as_ref().unwrap().lif().unwrap();
     assert_eq!(p.reset, ResetMode::Zero);
     // tau = 1e-4 / (1 - 0.9) = 1e-3 s; with dt = 2e-4: beta = 1 - 0.2 = 0.8 (float rounding of
     // the stored f32 tau stays far below f32 resolution).
@@ -162,7 +324,7 @@ fn norse_and_spikingjelly_semantics() {
         ..opts()
     };
     let (m, report) = import(&fixture("frameworks/lif_norse.nir"), &o).unwrap();
-    let p = *m.layers[0].neuron.unwrap().lif();
+    let p = *m.layers[0].neuron.as_ref().unwrap().lif().unwrap();
     assert!((p.beta - 0.6).abs() < 1e-6);
     assert!((p.threshold - 0.1).abs() < 1e-7);
     assert_eq!(p.reset, ResetMode::Zero);
@@ -176,7 +338,7 @@ fn norse_and_spikingjelly_semantics() {
         ..opts()
     };
     let (m, _) = import(&fixture("frameworks/lif_norse.nir"), &o).unwrap();
-    let p = *m.layers[0].neuron.unwrap().lif();
+    let p = *m.layers[0].neuron.as_ref().unwrap().lif().unwrap();
     assert_eq!(
         (p.reset, p.rule),
         (ResetMode::Subtract, FiringRule::Spikingjelly)
@@ -229,8 +391,17 @@ fn v_leak_becomes_a_bias_and_r_a_gain() {
     let l = &m.layers[0];
     assert!((l.weights[0] - 0.01).abs() < 1e-9);
     assert!((l.bias[0] - 0.012).abs() < 1e-9);
-    assert!((l.neuron.unwrap().lif().beta - 0.99).abs() < 1e-7);
-    assert_eq!(m.layers[1].neuron.unwrap().lif().threshold, 20.0);
+    assert!((l.neuron.as_ref().unwrap().lif().unwrap().beta - 0.99).abs() < 1e-7);
+    assert_eq!(
+        m.layers[1]
+            .neuron
+            .as_ref()
+            .unwrap()
+            .lif()
+            .unwrap()
+            .threshold,
+        20.0
+    );
     assert!(m.layers[1].bias.is_empty());
 }
 
@@ -290,8 +461,8 @@ fn sinabs_cnn_structure() {
         ]
     );
     for l in &m.layers {
-        if let Some(n) = l.neuron {
-            assert_eq!(n, Neuron::Lif(LifParams::snntorch(1.0, 1.0)), "{}", l.name);
+        if let Some(n) = &l.neuron {
+            assert_eq!(*n, Neuron::Lif(LifParams::snntorch(1.0, 1.0)), "{}", l.name);
         }
     }
 }
@@ -396,8 +567,11 @@ fn unsupported_graphs_name_the_nodes() {
     expect_graph_error("bad/missing_tau.nir", &["\"b\"", "missing its \"tau\""]);
     expect_graph_error("bad/unknown_type.nir", &["\"b\"", "\"Delay\""]);
     expect_graph_error("bad/shape_mismatch.nir", &["\"a\"", "4 inputs", "[5]"]);
-    expect_graph_error("bad/per_neuron_tau.nir", &["\"b\"", "per-neuron"]);
-    expect_graph_error("bad/li_readout.nir", &["\"b\"", "LI is a non-spiking"]);
+    expect_graph_error("bad/li_not_last.nir", &["\"b\"", "readout", "\"c\""]);
+    expect_graph_error(
+        "bad/conv_gain_per_neuron.nir",
+        &["\"b\"", "input gain varies within channel 0"],
+    );
     expect_graph_error(
         "bad/neuron_without_weights.nir",
         &["\"b\"", "must follow an Affine"],

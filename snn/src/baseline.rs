@@ -169,6 +169,17 @@ impl DenseBaseline {
     /// Builds the baseline of a float model.
     pub fn from_model(m: &Model) -> Result<Self> {
         let shapes = m.validate()?;
+        if let Some(l) = m
+            .layers
+            .iter()
+            .find(|l| l.neuron.as_ref().is_some_and(|n| n.lif().is_none()))
+        {
+            return Err(Error::invalid(format!(
+                "layer {:?}: the dense baseline supports spiking neurons with one decay and \
+                 threshold per layer (no readouts, no per-neuron parameters)",
+                l.name
+            )));
+        }
         let specs = m
             .layers
             .iter()
@@ -177,18 +188,18 @@ impl DenseBaseline {
                 op: l.op,
                 weights: l.weights.clone(),
                 bias: l.bias.clone(),
-                neuron: l.neuron.map(|n| {
-                    let p = *n.lif();
-                    Lif {
+                neuron: l.neuron.as_ref().and_then(|n| {
+                    let p = *n.lif()?;
+                    Some(Lif {
                         beta: p.beta,
                         threshold: p.threshold,
                         reset: p.reset,
                         rule: p.rule,
                         alpha: match n {
-                            Neuron::Synaptic { alpha, .. } => Some(alpha),
-                            Neuron::Lif(_) => None,
+                            Neuron::Synaptic { alpha, .. } => Some(*alpha),
+                            _ => None,
                         },
-                    }
+                    })
                 }),
             })
             .collect();
@@ -529,7 +540,7 @@ mod tests {
             op,
             weights,
             bias,
-            neuron: lif,
+            neuron: lif.clone(),
         };
         for avg in [false, true] {
             let pool_op = if avg {

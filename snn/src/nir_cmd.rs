@@ -41,6 +41,10 @@ pub struct ImportArgs {
     /// Model name (default: from the file name).
     #[arg(long)]
     pub name: Option<String>,
+    /// How a non-spiking readout output layer (NIR LI, CubaLI, I) is decoded: argmax of the
+    /// max, final or mean over time of its membrane potentials (saved in the model).
+    #[arg(long, default_value = "max", value_name = "max|final|mean")]
+    pub readout: String,
 }
 
 /// Arguments of `snn export`.
@@ -85,6 +89,7 @@ pub fn run_import(a: &ImportArgs) -> CliResult<()> {
         encoding: InputEncoding::parse(&a.encoding).map_err(nir_err)?,
         seed: a.seed,
         name: a.name.clone(),
+        readout: kernels::decode::Readout::parse(&a.readout)?,
     };
     let (model, report) = snn_nir::import(&a.input, &opts).map_err(nir_err)?;
     print!("{report}");

@@ -123,7 +123,7 @@ pub fn trace_sample(runner: &Runner, pixels: &[u8], sample: u64) -> CliResult<Sa
                 Encoded::Analog(a) => Input::Analog(a),
             };
             let run = net.run(&inp, true)?;
-            let thresholds = model.layers.iter().filter_map(|l| l.neuron);
+            let thresholds = model.layers.iter().filter_map(|l| l.neuron.as_ref());
             let layers = run
                 .trace
                 .ok_or_else(missing)?
@@ -134,7 +134,8 @@ pub fn trace_sample(runner: &Runner, pixels: &[u8], sample: u64) -> CliResult<Sa
                     name: name.clone(),
                     spikes: tr.spikes,
                     membranes: tr.membranes.iter().map(|&v| v as f64).collect(),
-                    threshold: n.lif().threshold as f64,
+                    // Per-neuron thresholds: the base neuron's; a readout has none (0).
+                    threshold: n.base().lif().map_or(0.0, |p| p.threshold as f64),
                 })
                 .collect();
             SampleTrace {

@@ -154,6 +154,22 @@ fn quantize_layer(
                 l.name
             )));
         }
+        Some(Neuron::Li(_)) => {
+            return Err(Error::invalid(format!(
+                "layer {:?}: a non-spiking readout (leaky integrator, NIR LI/CubaLI/I) has no \
+                 integer form: the numeric contract and the hardware decode spike counts; it \
+                 runs in the float runtime only (snn eval --float)",
+                l.name
+            )));
+        }
+        Some(Neuron::PerNeuron(_)) => {
+            return Err(Error::invalid(format!(
+                "layer {:?}: per-neuron decays and thresholds have no integer form (the \
+                 numeric contract has one leak and one threshold per layer); it runs in the \
+                 float runtime only (snn eval --float)",
+                l.name
+            )));
+        }
         Some(Neuron::Lif(p)) => {
             let leak = leak_for(p.beta, leak_mode)?;
             let threshold = ((p.threshold / scale).round() as i64).clamp(1, i32::MAX as i64) as i32;

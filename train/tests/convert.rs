@@ -35,7 +35,7 @@ fn converted_snn_keeps_ann_accuracy() {
     .unwrap();
     // IF neurons with threshold 1.
     for l in &snn.layers {
-        let p = *l.neuron.unwrap().lif();
+        let p = *l.neuron.as_ref().unwrap().lif().unwrap();
         assert_eq!((p.beta, p.threshold), (1.0, 1.0));
         assert!(matches!(l.neuron, Some(Neuron::Lif(_))));
     }
