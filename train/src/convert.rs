@@ -246,7 +246,7 @@ pub fn cnn_to_snn(cnn: &Cnn, calibration: &Dataset, cfg: &ConvertConfig) -> Resu
             op: *op,
             weights,
             bias: Vec::new(),
-            neuron,
+            neuron: neuron.clone(),
         });
     }
     let model = Model {
