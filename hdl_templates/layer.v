@@ -24,7 +24,10 @@ module {{ h.p }}_{{ l.name }}_layer (
     output wire out_last
 );
     localparam [1:0] S_IDLE = 2'd0, S_ACC = 2'd1, S_NEUR = 2'd2, S_OUT = 2'd3;
-    localparam [{{ l.npad * l.ab - 1 }}:0] BIAS = {{ l.npad * l.ab }}'h{{ l.bias_hex }};
+    // Biases, one word of {{ l.ab }} bits per neuron (padding included) from {{ l.bias_file }};
+    // mem2reg: Yosys folds the constant words into the logic (no memory cells).
+    (* mem2reg *) reg [{{ l.ab - 1 }}:0] bias_rom [0:{{ l.npad - 1 }}];
+    initial $readmemh("{{ l.bias_file }}", bias_rom);
 
     reg [1:0] state_q;
     reg first_q;
@@ -165,14 +168,14 @@ module {{ h.p }}_{{ l.name }}_layer (
 {%- endif %}
                 always @(posedge clk) begin
                     if (rst) acc_q <= {{ l.ab }}'sd0;
-                    else if (start) acc_q <= BIAS[i*{{ l.ab }} +: {{ l.ab }}];
+                    else if (start) acc_q <= bias_rom[i];
                     else if (rotate) acc_q <= acc_next;
                     else if (hit) acc_q <= acc_q + { { {{ l.ab - l.wb }}{w[{{ l.wb - 1 }}]} }, w };
                 end
             end else begin : g_pad
                 always @(posedge clk) begin
                     if (rst) acc_q <= {{ l.ab }}'sd0;
-                    else if (start) acc_q <= BIAS[i*{{ l.ab }} +: {{ l.ab }}];
+                    else if (start) acc_q <= bias_rom[i];
                     else if (rotate) acc_q <= acc_next;
                 end
             end

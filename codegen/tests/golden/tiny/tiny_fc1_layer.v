@@ -24,7 +24,10 @@ module tiny_fc1_layer (
     output wire out_last
 );
     localparam [1:0] S_IDLE = 2'd0, S_ACC = 2'd1, S_NEUR = 2'd2, S_OUT = 2'd3;
-    localparam [19:0] BIAS = 20'h07c01;
+    // Biases, one word of 5 bits per neuron (padding included) from tiny_fc1_bias.hex;
+    // mem2reg: Yosys folds the constant words into the logic (no memory cells).
+    (* mem2reg *) reg [4:0] bias_rom [0:3];
+    initial $readmemh("tiny_fc1_bias.hex", bias_rom);
 
     reg [1:0] state_q;
     reg first_q;
@@ -123,14 +126,14 @@ module tiny_fc1_layer (
                 wire hit = rd_valid_q && (rd_g_q == GID);
                 always @(posedge clk) begin
                     if (rst) acc_q <= 5'sd0;
-                    else if (start) acc_q <= BIAS[i*5 +: 5];
+                    else if (start) acc_q <= bias_rom[i];
                     else if (rotate) acc_q <= acc_next;
                     else if (hit) acc_q <= acc_q + { { 1{w[3]} }, w };
                 end
             end else begin : g_pad
                 always @(posedge clk) begin
                     if (rst) acc_q <= 5'sd0;
-                    else if (start) acc_q <= BIAS[i*5 +: 5];
+                    else if (start) acc_q <= bias_rom[i];
                     else if (rotate) acc_q <= acc_next;
                 end
             end
