@@ -25,7 +25,10 @@ module {{ h.p }}_{{ l.name }}_layer (
     output wire out_last
 );
     localparam [1:0] S_IDLE = 2'd0, S_ACC = 2'd1, S_NEUR = 2'd2, S_OUT = 2'd3;
-    localparam [{{ l.npad * l.ab - 1 }}:0] BIAS = {{ l.npad * l.ab }}'h{{ l.bias_hex }};
+    // Biases, one word of {{ l.ab }} bits per neuron (padding included) from {{ l.bias_file }};
+    // mem2reg: Yosys folds the constant words into the logic (no memory cells).
+    (* mem2reg *) reg [{{ l.ab - 1 }}:0] bias_rom [0:{{ l.npad - 1 }}];
+    initial $readmemh("{{ l.bias_file }}", bias_rom);
 
     reg [1:0] state_q;
     reg first_q;
@@ -183,9 +186,10 @@ module {{ h.p }}_{{ l.name }}_layer (
                 wire signed [{{ l.wb - 1 }}:0] w = wdata_q[i*{{ l.wb }} +: {{ l.wb }}];
                 assign acc_d = acc_q + { { {{ l.ab - l.wb }}{w[{{ l.wb - 1 }}]} }, w };
 {%- endif %}
-                // Reset and the start of a step both load the bias (a constant: set/reset pins).
+                // The start of a step loads the bias (from the bias memory, folded into logic).
                 always @(posedge clk) begin
-                    if (rst || start) acc_q <= BIAS[i*{{ l.ab }} +: {{ l.ab }}];
+                    if (rst) acc_q <= {{ l.ab }}'sd0;
+                    else if (start) acc_q <= bias_rom[i];
                     else if (hit) acc_q <= acc_d;
                 end
             end else begin : g_nocur

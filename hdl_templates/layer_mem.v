@@ -131,21 +131,16 @@ module {{ h.p }}_{{ l.name }}_layer (
     end
 {%- endif %}
 
-    // ---- bias of the group being started ----
+    // ---- bias of the group being started: one word per group from {{ l.bias_file }} ----
+    // (mem2reg: Yosys folds the constant words into a LUT ROM, no memory cells)
+    (* mem2reg *) reg [{{ l.pp * l.ab - 1 }}:0] bias_rom [0:{{ l.bias_depth - 1 }}];
+    initial $readmemh("{{ l.bias_file }}", bias_rom);
 {%- if l.g > 1 %}
     wire [{{ l.gw - 1 }}:0] bias_sel = wb ? g_q + {{ l.gw }}'d1 : {{ l.gw }}'d0;
-    reg [{{ l.pp * l.ab - 1 }}:0] bias_g;
-    always @* begin
-        case (bias_sel)
-{%- for b in l.bias_groups %}
-            {{ l.gw }}'d{{ loop.index0 }}: bias_g = {{ l.pp * l.ab }}'h{{ b }};
-{%- endfor %}
-            default: bias_g = {{ l.pp * l.ab }}'d0;
-        endcase
-    end
+    wire [{{ l.pp * l.ab - 1 }}:0] bias_g = bias_rom[bias_sel];
     wire load_bias = start || (wb && !last_group);
 {%- else %}
-    wire [{{ l.pp * l.ab - 1 }}:0] bias_g = {{ l.pp * l.ab }}'h{{ l.bias_groups[0] }};
+    wire [{{ l.pp * l.ab - 1 }}:0] bias_g = bias_rom[0];
     wire load_bias = start;
 {%- endif %}
 

@@ -156,6 +156,12 @@ pub fn generate(
             name: l.weight_file.clone(),
             text,
         });
+        let mut text = l.bias_words.join("\n");
+        text.push('\n');
+        files.push(GeneratedFile {
+            name: l.bias_file.clone(),
+            text,
+        });
     }
     files.push(GeneratedFile {
         name: "stimulus.hex".into(),

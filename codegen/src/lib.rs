@@ -6,6 +6,13 @@
 //! testbench's stimulus and expected outputs; [`timing`] predicts cycles per inference exactly;
 //! [`synth`] holds everything target-specific (Yosys and Vivado scripts, running Yosys, parsing
 //! its `stat -json`). [`generate`] and [`write_design`] tie them together.
+//!
+//! [`source::load_with`] turns a float model or NIR file into the integer model with
+//! [`source::QuantOptions`] (`snn quantize`'s settings, validated by `train::quantize`).
+//! [`plan::Options::parallel`] gives every layer the same `P`, [`plan::Options::parallel_layers`]
+//! one `P` per dense layer. Weights and biases are `$readmemh` memory files
+//! (`<model>_<layer>_weights.hex`, `<model>_<layer>_bias.hex`); the neuron parameters, one
+//! value per layer, are constants in the Verilog.
 
 pub mod design;
 pub mod plan;

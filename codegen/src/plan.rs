@@ -200,8 +200,12 @@ pub struct LayerPlan {
     pub depth: usize,
     /// `$readmemh` file name.
     pub weight_file: String,
-    /// Bias vector as a hex literal (`npad * ab` bits, neuron 0 least significant).
-    pub bias_hex: String,
+    /// `$readmemh` file of the biases (`bias_words`).
+    pub bias_file: String,
+    /// Bias memory depth: `npad` words of `ab` bits (one per neuron), or with `mem` `2^gw`
+    /// words (1 when `G = 1`) of `P * ab` bits (one per group of `P` neurons, neuron
+    /// `group * P` least significant; zero past the last group).
+    pub bias_depth: usize,
     /// Largest membrane value.
     pub vmax: i64,
     /// Magnitude of the smallest membrane value.
@@ -248,8 +252,6 @@ pub struct LayerPlan {
     pub apad: usize,
     /// Potential-memory word bits (`P * mb`, doubled with synaptic current).
     pub vw: usize,
-    /// Bias of each group of `P` neurons (`mem`), hex literals of `P * ab` bits.
-    pub bias_groups: Vec<String>,
     /// Testbench expression of all potentials (neuron 0 least significant), relative to the
     /// layer instance (`mem`: the potential RAM's words).
     pub trace_v: String,
@@ -261,6 +263,9 @@ pub struct LayerPlan {
     /// Weight memory contents, one hex word per line (`depth` lines).
     #[serde(skip)]
     pub weight_words: Vec<String>,
+    /// Bias memory contents, one hex word per line (`bias_depth` lines).
+    #[serde(skip)]
+    pub bias_words: Vec<String>,
 }
 
 /// LFSR encoder parameters.
@@ -887,9 +892,19 @@ fn plan_layer(
         };
         push_bits(&mut bbits, b, ab);
     }
-    let bias_groups: Vec<String> = (0..g)
-        .map(|grp| hex_of_bits(&bbits[grp * pp * ab..(grp + 1) * pp * ab]))
-        .collect();
+    // One word per neuron (regs: each neuron's accumulator loads its own) or per group of P
+    // neurons (mem: the accumulators load a group at a time), padded to a power of two.
+    let bias_words: Vec<String> = if mem {
+        let depth = if g > 1 { 1usize << gw } else { 1 };
+        (0..depth)
+            .map(|grp| match bbits.get(grp * pp * ab..(grp + 1) * pp * ab) {
+                Some(b) if grp < g => hex_of_bits(b),
+                _ => hex_of_bits(&vec![false; pp * ab]),
+            })
+            .collect()
+    } else {
+        bbits.chunks(ab).map(hex_of_bits).collect()
+    };
     let layer_bits = fi * n * wb;
     let load = match opts.weights {
         WeightStore::Rom => false,
@@ -935,7 +950,8 @@ fn plan_layer(
         lw: bits_for(fi),
         apad: maw - aiw,
         vw: pp * mb * if syn { 2 } else { 1 },
-        bias_groups,
+        bias_file: format!("{}_{}_bias.hex", model_name, l.name),
+        bias_depth: bias_words.len(),
         name: l.name.clone(),
         src,
         fi,
@@ -959,7 +975,6 @@ fn plan_layer(
         maw,
         depth,
         weight_file: format!("{}_{}_weights.hex", model_name, l.name),
-        bias_hex: hex_of_bits(&bbits),
         vmax: params.v_max(),
         vmin_abs: -params.v_min(),
         theta: params.threshold,
@@ -983,6 +998,7 @@ fn plan_layer(
         syn_leak_desc: leak_desc(syn_leak),
         params,
         weight_words: words,
+        bias_words,
     })
 }
 

@@ -82,7 +82,11 @@ pub fn yosys_script(plan: &Plan, target: Target, files: &[String]) -> Result<Str
 
 /// A Vivado non-project Tcl script adding the sources and memory files.
 pub fn vivado_tcl(plan: &Plan, files: &[String]) -> Result<String> {
-    let mems: Vec<String> = plan.layers.iter().map(|l| l.weight_file.clone()).collect();
+    let mems: Vec<String> = plan
+        .layers
+        .iter()
+        .flat_map(|l| [l.weight_file.clone(), l.bias_file.clone()])
+        .collect();
     VivadoTcl {
         top: &plan.header.top,
         files,

@@ -276,3 +276,63 @@ fn float_model_with_quantization_options() {
     let text = String::from_utf8_lossy(&sim.stdout);
     assert!(text.contains("TB PASS small 3 samples"), "{text}");
 }
+
+/// A NIR file with `--weight-bits 5 --leak multiply --frac-bits 10`: 5-bit weights, a multiply
+/// leak with 10 fraction bits in the neuron units, lint clean, and the testbench passes.
+#[test]
+fn nir_file_with_quantization_options() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    let nir = "nir/tests/fixtures/snntorch_lif_mlp.nir";
+    let v = run_ok(&[
+        "--model",
+        nir,
+        "--weight-bits",
+        "5",
+        "--leak",
+        "multiply",
+        "--frac-bits",
+        "10",
+        "--no-synth",
+        "--json",
+        "--samples",
+        "2",
+        "--out",
+        a.to_str().unwrap(),
+    ]);
+    let layers = v["layer_params"].as_array().unwrap();
+    assert_eq!(layers.len(), 2);
+    let model = v["model"].as_str().unwrap();
+    for l in layers {
+        assert_eq!(l["weight_bits"], 5, "{l}");
+        let name = l["name"].as_str().unwrap();
+        let lif = std::fs::read_to_string(a.join(format!("{model}_{name}_lif.v"))).unwrap();
+        assert!(
+            lif.contains("prod >>> 10;"),
+            "{name}: no 10-bit multiply leak"
+        );
+    }
+    let sources: Vec<String> = std::fs::read_to_string(a.join("files.f"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let st = Command::new("iverilog")
+        .args(["-g2005", "-o", "sim.vvp", "-s", &format!("{model}_tb")])
+        .args(&sources)
+        .arg(format!("{model}_tb.v"))
+        .current_dir(&a)
+        .status()
+        .expect("Icarus Verilog is required: install the Debian package `iverilog`");
+    assert!(st.success());
+    let sim = Command::new("vvp")
+        .arg("sim.vvp")
+        .current_dir(&a)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&sim.stdout);
+    assert!(
+        text.contains(&format!("TB PASS {model} 2 samples")),
+        "{text}"
+    );
+}

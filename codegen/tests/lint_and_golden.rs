@@ -169,7 +169,12 @@ fn golden_files_pin_generated_text() {
     }
     let mut names: Vec<String> = d.sources.clone();
     names.push(d.testbench.clone());
-    names.extend(d.plan.layers.iter().map(|l| l.weight_file.clone()));
+    names.extend(
+        d.plan
+            .layers
+            .iter()
+            .flat_map(|l| [l.weight_file.clone(), l.bias_file.clone()]),
+    );
     names.push("synth_xc7.ys".into());
     for n in names {
         let got = std::fs::read_to_string(tmp.path().join(&n)).unwrap();
@@ -203,8 +208,19 @@ fn weight_and_bias_packing_by_hand() {
     assert_eq!(l.weight_words[3], "02");
     // Accumulator: neuron 1 can reach 0 + 6 + 7 + 1 = 14 and -7: 5 bits.
     assert_eq!(l.ab, 5);
-    // Bias 1, 0, -1 and a zero pad neuron, 5 bits each, neuron 0 least significant:
-    // 00000 11111 00000 00001 -> 0x07c01.
+    // Bias 1, 0, -1 and a zero pad neuron, one 5-bit word per neuron: 01, 00, 1f, 00.
     assert_eq!(l.npad, 4);
-    assert_eq!(l.bias_hex, "07c01");
+    assert_eq!(l.bias_words, ["01", "00", "1f", "00"]);
+    assert_eq!(l.bias_file, "tiny_fc1_bias.hex");
+    // The memory architecture: one word per group of P = 2 neurons, neuron 2g least
+    // significant: (0, 1) -> 00 00001 = 0x001, (-1, pad 0) -> 00000 11111 = 0x01f.
+    let opts = Options {
+        parallel: Some(2),
+        arch: codegen::plan::Arch::Mem,
+        ..Options::default()
+    };
+    let plan = Plan::new(&tiny(), &opts).unwrap();
+    let l = &plan.layers[0];
+    assert_eq!((l.g, l.ab, l.bias_depth), (2, 5, 2));
+    assert_eq!(l.bias_words, ["001", "01f"]);
 }

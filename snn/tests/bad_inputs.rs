@@ -8,6 +8,8 @@
 //! NIR files to `snn import --out`, `codegen --model` and `verify --model`; MNIST directories to `snn eval --data` and
 //! `verify --data`; N-MNIST-layout event directories (one bad `.bin` each) to
 //! `snn eval --events` with the corpus' valid 2x34x34 model `_events_model.safetensors`.
+//! Rows with the command `codegen ARGS` give a valid helper model and bad options:
+//! `codegen --model FILE ARGS` (the error is about the options, so it need not name the file).
 //!
 //! `codegen` and `verify` are other packages' binaries: the test builds them (a no-op when
 //! they are up to date) with the same cargo and profile into the same target directory.
@@ -240,6 +242,17 @@ fn every_bad_input_is_refused_cleanly() {
                     &bin,
                     expect,
                 ));
+            }
+            cmd if cmd.starts_with("codegen ") => {
+                let a = s(&["--no-synth", "--out", "{out}", "--model", &p]);
+                let extra: Vec<String> = cmd.split_whitespace().skip(1).map(String::from).collect();
+                let (o, left) = run(&tool("codegen"), &[a, extra].concat(), "out");
+                runs += 1;
+                failures.extend(
+                    check(&format!("{} [{cmd}]", c.file), &o, &left, &path, expect)
+                        .into_iter()
+                        .filter(|f| !f.contains("does not name the file")),
+                );
             }
             other => failures.push(format!("{}: unknown command {other:?}", c.file)),
         }

@@ -213,10 +213,12 @@ pub fn build_multi(
     for (d, dir) in designs {
         let mut names = d.sources.clone();
         names.push(d.testbench.clone());
-        for n in names
-            .iter()
-            .chain(d.plan.layers.iter().map(|l| &l.weight_file))
-        {
+        for n in names.iter().chain(
+            d.plan
+                .layers
+                .iter()
+                .flat_map(|l| [&l.weight_file, &l.bias_file]),
+        ) {
             let from = dir.join(n);
             let to = shared.join(n);
             std::fs::copy(&from, &to).map_err(|e| io(&from, e))?;

@@ -25,7 +25,10 @@ module tiny_fc2_layer (
     output wire out_last
 );
     localparam [1:0] S_IDLE = 2'd0, S_ACC = 2'd1, S_NEUR = 2'd2, S_OUT = 2'd3;
-    localparam [9:0] BIAS = 10'h000;
+    // Biases, one word of 5 bits per neuron (padding included) from tiny_fc2_bias.hex;
+    // mem2reg: Yosys folds the constant words into the logic (no memory cells).
+    (* mem2reg *) reg [4:0] bias_rom [0:1];
+    initial $readmemh("tiny_fc2_bias.hex", bias_rom);
 
     reg [1:0] state_q;
     reg first_q;
@@ -119,9 +122,10 @@ module tiny_fc2_layer (
                 wire signed [4:0] acc_d;
                 wire signed [3:0] w = wdata_q[i*4 +: 4];
                 assign acc_d = acc_q + { { 1{w[3]} }, w };
-                // Reset and the start of a step both load the bias (a constant: set/reset pins).
+                // The start of a step loads the bias (from the bias memory, folded into logic).
                 always @(posedge clk) begin
-                    if (rst || start) acc_q <= BIAS[i*5 +: 5];
+                    if (rst) acc_q <= 5'sd0;
+                    else if (start) acc_q <= bias_rom[i];
                     else if (hit) acc_q <= acc_d;
                 end
             end else begin : g_nocur
