@@ -74,6 +74,7 @@ fn conv(c: &mut Criterion<ThreadCpuTime>) {
             })
         });
         let runs = [
+            (Path::Avx512, Scatter::ChannelLast, "avx512_hwc"),
             (Path::Avx2, Scatter::ChannelLast, "avx2_hwc"),
             (Path::Avx2, Scatter::Rows, "avx2_rows"),
             (Path::Portable, Scatter::ChannelLast, "portable_hwc"),
