@@ -36,6 +36,12 @@
 //! The taps along each axis are tabulated per input row and column when the convolution is
 //! built, and spike coordinates are tracked incrementally, so the scatter does no division.
 //!
+//! Not done: `i16` accumulators for convolutions (twice the lanes; the integer runtime would
+//! need the proof of [`check_accumulator`] at 16 bits and `i16` currents into the neurons, as
+//! its dense layers have), and keeping the currents channel-last through the neurons (which
+//! would save the scratch clearing and the transposed addition: a fixed cost of roughly 1 us
+//! per step on the first layer of `BENCHMARKS.md`, its whole time at 1 % density).
+//!
 //! [`conv2d_reference`] is the plain output-centric definition (a gather with 0/1 inputs), used
 //! to check the fast path. Integer accumulation is exact, so the two agree bit for bit; in `f32`
 //! they add in different orders: identical when every partial sum is an integer below `2^24`,
