@@ -74,6 +74,7 @@ fn conv(c: &mut Criterion<ThreadCpuTime>) {
             })
         });
         let runs = [
+            (Path::Avx512, Scatter::ChannelLast, "avx512_hwc"),
             (Path::Avx2, Scatter::ChannelLast, "avx2_hwc"),
             (Path::Avx2, Scatter::Rows, "avx2_rows"),
             (Path::Portable, Scatter::ChannelLast, "portable_hwc"),
@@ -133,17 +134,19 @@ fn conv(c: &mut Criterion<ThreadCpuTime>) {
         2,
     )
     .unwrap();
-    let sp = spikes(8 * 28 * 28, 100);
-    let mut out = vec![0i32; pool.output().len()];
-    let mut g = c.benchmark_group("sum_pool_8x28x28_k2");
-    g.throughput(Throughput::Elements(sp.count() as u64));
-    g.bench_function("sum_pool_i32", |b| {
-        b.iter(|| {
-            out.fill(0);
-            sum_pool_i32(&pool, black_box(sp.words()), &mut out).unwrap();
-        })
-    });
-    g.finish();
+    for per_mille in [15, 100, 300] {
+        let sp = spikes(8 * 28 * 28, per_mille);
+        let mut out = vec![0i32; pool.output().len()];
+        let mut g = c.benchmark_group(format!("sum_pool_8x28x28_k2_{per_mille}permille"));
+        g.throughput(Throughput::Elements(sp.count() as u64));
+        g.bench_function("sum_pool_i32", |b| {
+            b.iter(|| {
+                out.fill(0);
+                sum_pool_i32(&pool, black_box(sp.words()), &mut out).unwrap();
+            })
+        });
+        g.finish();
+    }
 }
 
 /// Every layer at 1 %, 3 %, 10 % and 30 % input density on the AVX2 path, both strategies:

@@ -25,16 +25,22 @@
 //!
 //! Kernel paths ([`crate::fc::Path`], [`Conv2d::accumulate_with`]), in the style of
 //! [`crate::fc`]: `Scalar` (element-by-element loops), `Portable` (whole-vector adds on
-//! `wide`), and `Avx2` (`std::arch` kernels in `conv/avx2.rs`, selected at run time with
-//! `is_x86_feature_detected!`, so a default build reaches them; `unsafe` only there, with its
-//! invariants beside it). There are no AVX-512 convolution kernels: the `Avx512` path runs the
-//! AVX2 ones. The row strategy has no hand-written vector kernel (runs of `kernel_w / stride`
-//! elements are too short); on the arch paths it is compiled with AVX2 enabled. All paths and
-//! strategies give identical results for integers, and for `f32` all paths of one strategy
-//! add in the same order (bit-identical; `tests/conv_paths.rs`).
+//! `wide`), `Avx2` (`std::arch` kernels in `conv/avx2.rs`) and `Avx512` (the scatter's runs 16
+//! lanes at a time, `conv/avx512.rs`; the transposed addition stays AVX2), selected at run time
+//! with `is_x86_feature_detected!`, so a default build reaches them; `unsafe` only in those
+//! modules, with its invariants beside it. The row strategy has no hand-written vector kernel
+//! (runs of `kernel_w / stride` elements are too short); on the arch paths it is compiled with
+//! AVX2 enabled. All paths and strategies give identical results for integers, and for `f32`
+//! all paths of one strategy add in the same order (bit-identical; `tests/conv_paths.rs`).
 //!
 //! The taps along each axis are tabulated per input row and column when the convolution is
 //! built, and spike coordinates are tracked incrementally, so the scatter does no division.
+//!
+//! Not done: `i16` accumulators for convolutions (twice the lanes; the integer runtime would
+//! need the proof of [`check_accumulator`] at 16 bits and `i16` currents into the neurons, as
+//! its dense layers have), and keeping the currents channel-last through the neurons (which
+//! would save the scratch clearing and the transposed addition: a fixed cost of roughly 1 us
+//! per step on the first layer of `BENCHMARKS.md`, its whole time at 1 % density).
 //!
 //! [`conv2d_reference`] is the plain output-centric definition (a gather with 0/1 inputs), used
 //! to check the fast path. Integer accumulation is exact, so the two agree bit for bit; in `f32`
@@ -62,6 +68,8 @@ use crate::spikes::words_for;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 
 /// Validated geometry of a 2-D convolution (square stride and padding, as [`LayerOp::Conv2d`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -340,6 +348,10 @@ pub trait ConvWeight<A>: Copy + Into<A> + Send + Sync + sealed::Sealed<A> + 'sta
     /// The channel-last scatter on the AVX2 path (only called after AVX2 was detected).
     #[doc(hidden)]
     fn scatter_avx2(conv: &Conv2d<Self>, spikes: &[u64], hwc: &mut [A]);
+    /// The channel-last scatter on the AVX-512 path (only called after AVX-512F/BW was
+    /// detected).
+    #[doc(hidden)]
+    fn scatter_avx512(conv: &Conv2d<Self>, spikes: &[u64], hwc: &mut [A]);
     /// The transposed addition of the channel-last scratch on the AVX2 path.
     #[doc(hidden)]
     fn transpose_add_avx2(hwc: &[A], out: &mut [A], p: usize, occ: usize, occp: usize);
@@ -356,6 +368,12 @@ macro_rules! conv_weight {
                 avx2::$scatter(conv, spikes, hwc);
                 #[cfg(not(target_arch = "x86_64"))]
                 unreachable!("AVX2 is never available off x86-64 ({conv:?} {spikes:?} {hwc:?})");
+            }
+            fn scatter_avx512(conv: &Conv2d<$w>, spikes: &[u64], hwc: &mut [$a]) {
+                #[cfg(target_arch = "x86_64")]
+                avx512::$scatter(conv, spikes, hwc);
+                #[cfg(not(target_arch = "x86_64"))]
+                unreachable!("AVX-512 is never available off x86-64 ({conv:?} {spikes:?} {hwc:?})");
             }
             fn transpose_add_avx2(hwc: &[$a], out: &mut [$a], p: usize, occ: usize, occp: usize) {
                 #[cfg(target_arch = "x86_64")]
@@ -685,9 +703,9 @@ impl<W: Copy> Conv2d<W> {
     /// and benchmarks; every combination gives the same results, bit for bit also in `f32`).
     ///
     /// Paths: [`Path::Scalar`] adds element by element (the auto-vectorised generic code),
-    /// [`Path::Portable`] adds whole `wide` vectors, [`Path::Avx2`] and [`Path::Avx512`] run
-    /// the AVX2 kernels of `conv/avx2.rs` (there are no AVX-512 convolution kernels; an
-    /// AVX-512 machine has AVX2). The row strategy has no vector kernel (its runs are a few
+    /// [`Path::Portable`] adds whole `wide` vectors, [`Path::Avx2`] runs the kernels of
+    /// `conv/avx2.rs`, [`Path::Avx512`] the scatter of `conv/avx512.rs` with the AVX2
+    /// transposed addition. The row strategy has no vector kernel (its runs are a few
     /// elements long); on the AVX2 paths it is compiled with AVX2 enabled. An unavailable path
     /// is an error.
     pub fn accumulate_with<A>(
@@ -735,7 +753,8 @@ impl<W: Copy> Conv2d<W> {
                 }
             }),
             Path::Portable => self.scatter_hwc_body(spikes, scratch, W::add_run_portable),
-            Path::Avx2 | Path::Avx512 => W::scatter_avx2(self, spikes, scratch),
+            Path::Avx2 => W::scatter_avx2(self, spikes, scratch),
+            Path::Avx512 => W::scatter_avx512(self, spikes, scratch),
         }
         if arch {
             W::transpose_add_avx2(scratch, out, p, g.out_channels, self.occp);
@@ -787,10 +806,10 @@ impl<W: Copy> Conv2d<W> {
         self.geom.check_io(spikes, out_hwc)?;
         let g = &self.geom;
         let mut scratch = vec![W::IDENTITY; g.out_h * g.out_w * self.occp];
-        if matches!(paths::best(), Path::Avx2 | Path::Avx512) {
-            W::scatter_avx2(self, spikes, &mut scratch);
-        } else {
-            self.scatter_hwc_body(spikes, &mut scratch, W::add_run_portable);
+        match paths::best() {
+            Path::Avx2 => W::scatter_avx2(self, spikes, &mut scratch),
+            Path::Avx512 => W::scatter_avx512(self, spikes, &mut scratch),
+            _ => self.scatter_hwc_body(spikes, &mut scratch, W::add_run_portable),
         }
         let occ = g.out_channels;
         for (o, cell) in out_hwc
