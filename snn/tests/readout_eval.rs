@@ -135,3 +135,45 @@ fn integer_path_refuses_readouts_and_per_neuron_parameters() {
     );
     assert!(!Path::new(o).exists(), "nothing written");
 }
+
+#[test]
+fn import_saves_the_readout_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("li.safetensors");
+    let nir = root().join("nir/tests/fixtures/li_readout.nir");
+    let o = snn(&[
+        "import",
+        nir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--readout",
+        "final",
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text.contains("argmax of the final value of v"), "{text}");
+    let m = load_model(&out).unwrap();
+    assert_eq!(
+        m.layers[1]
+            .neuron
+            .as_ref()
+            .and_then(|n| n.readout())
+            .map(|p| p.readout),
+        Some(Readout::Final)
+    );
+    let o = snn(&[
+        "import",
+        nir.to_str().unwrap(),
+        "--out",
+        dir.path().join("x.safetensors").to_str().unwrap(),
+        "--readout",
+        "last",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("\"last\"") && err.contains("max, final, mean"),
+        "{err}"
+    );
+    assert!(!dir.path().join("x.safetensors").exists());
+}
