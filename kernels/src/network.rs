@@ -14,7 +14,9 @@
 //!   the identity on the (channel-major) spike map.
 //!
 //! Every layer except flatten must have spiking neurons (a spike is the only thing the
-//! accumulate-only kernels consume). Integer models have no average pooling: the numeric
+//! accumulate-only kernels consume); only the last float layer may instead be a non-spiking
+//! readout ([`crate::neuron::Neuron::Li`]), whose potentials are decoded into [`Run::readout`]
+//! and the class ([`crate::decode::Readout`]). Integer models have no average pooling: the numeric
 //! contract has no division, so a quantizer folds `1 / k^2` into the next weights and uses
 //! sum pooling.
 //!
@@ -276,6 +278,12 @@ impl Network {
     /// Names of the layers with neurons, in order (the entries of traces and statistics).
     pub fn layer_names(&self) -> &[String] {
         &self.names
+    }
+
+    /// The decoding rule when the last layer is a non-spiking readout, `None` when the class
+    /// comes from output spike counts.
+    pub fn readout_rule(&self) -> Option<crate::decode::Readout> {
+        self.readout
     }
 
     /// Runs one sample over the model's timesteps (or the train's step count for spike input).

@@ -62,7 +62,8 @@ pub struct Evaluation {
     /// The metrics.
     pub metrics: Metrics,
     /// `correct_by_step[t]`: images whose argmax of output spike counts cumulated over steps
-    /// `0..=t` is the label (the last entry equals `correct`).
+    /// `0..=t` (for a non-spiking readout: of its decoded potentials of steps `0..=t`) is the
+    /// label (the last entry equals `correct`).
     pub correct_by_step: Vec<u64>,
 }
 
@@ -91,6 +92,31 @@ fn classify_by_step(
             })
             .collect()
     }
+    /// A non-spiking readout: the class after step `t` decodes the potentials of steps `0..=t`
+    /// with the model's rule (the last entry is the run's class).
+    fn by_step_readout(
+        trace: &Option<Vec<LayerTrace<f32>>>,
+        rule: kernels::decode::Readout,
+    ) -> Vec<usize> {
+        let Some(last) = trace.as_ref().and_then(|t| t.last()) else {
+            return Vec::new();
+        };
+        let n = last.spikes.neurons();
+        let mut r = kernels::decode::ReadoutAccumulator::new(rule, n);
+        last.membranes
+            .chunks_exact(n)
+            .map(|v| {
+                r.add(v);
+                kernels::decode::argmax_f32(&r.scores()).unwrap_or(0)
+            })
+            .collect()
+    }
+    let float_by_step = |net: &kernels::network::Network, run: &kernels::network::FloatRun| {
+        match net.readout_rule() {
+            Some(rule) => by_step_readout(&run.trace, rule),
+            None => by_step(&run.trace),
+        }
+    };
     let x = match input {
         SampleInput::Pixels(pixels) => runner.encode(pixels, sample)?,
         SampleInput::Spikes(train) => Encoded::Spikes(train),
@@ -99,12 +125,12 @@ fn classify_by_step(
         (Runner::Float { net, .. }, Encoded::Spikes(t)) => {
             let run = net.run(&Input::Spikes(t), true)?;
             acc.add_run(Some(t), &run)?;
-            Ok(by_step(&run.trace))
+            Ok(float_by_step(net, &run))
         }
         (Runner::Float { net, .. }, Encoded::Analog(a)) => {
             let run = net.run(&Input::Analog(a), true)?;
             acc.add_run(None, &run)?;
-            Ok(by_step(&run.trace))
+            Ok(float_by_step(net, &run))
         }
         (Runner::Int { net, .. }, Encoded::Spikes(t)) => {
             let run = net.run(t, true)?;
