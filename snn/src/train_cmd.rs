@@ -360,7 +360,7 @@ fn check_channels(channels: &[usize], kernel: usize) -> CliResult<()> {
             "--channels {channels:?}: give 1 to 4 conv layers"
         )));
     }
-    if kernel == 0 || kernel % 2 == 0 || kernel > 11 {
+    if kernel == 0 || kernel.is_multiple_of(2) || kernel > 11 {
         return Err(CliError::input(format!(
             "--kernel {kernel}: must be odd and in 1..=11"
         )));
