@@ -223,15 +223,17 @@ pub struct ConvertArgs {
     /// pooling; then a dense output layer; no biases).
     #[arg(long, value_enum, default_value = "mlp")]
     pub arch: ArchArg,
-    /// Hidden layer widths of the ReLU MLP, comma separated (--arch mlp).
-    #[arg(long, value_delimiter = ',', default_value = "128")]
+    /// Hidden dense layer widths, comma separated: of the MLP (--arch mlp), or after the conv
+    /// stack (--arch conv); `--hidden` without a value for none.
+    #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "128")]
     pub hidden: Vec<usize>,
     /// Output channels of the conv layers, comma separated (--arch conv).
     #[arg(long, value_delimiter = ',', default_value = "8,16")]
     pub channels: Vec<usize>,
-    /// Kernel size K of the conv layers (odd; --arch conv).
-    #[arg(long, default_value_t = 5)]
-    pub kernel: usize,
+    /// Kernel size K of the conv layers (odd), one for all or one per --channels entry
+    /// (--arch conv).
+    #[arg(long, value_delimiter = ',', default_value = "5")]
+    pub kernel: Vec<usize>,
     /// Training digits whose activations set the normalisation (--arch conv; the MLP uses
     /// the whole training split).
     #[arg(long, default_value_t = 1000)]
@@ -354,20 +356,23 @@ fn check_hidden(hidden: &[usize]) -> CliResult<()> {
 
 /// Refuses conv geometries the 28x28 inputs cannot carry (each conv keeps the size, each
 /// pooling halves it) or whose weights exceed the model format's per-layer limit.
-fn check_channels(channels: &[usize], kernel: usize) -> CliResult<()> {
+fn check_channels(channels: &[usize], kernels: &[usize]) -> CliResult<()> {
     if channels.is_empty() || channels.len() > 4 {
         return Err(CliError::input(format!(
             "--channels {channels:?}: give 1 to 4 conv layers"
         )));
     }
-    if kernel == 0 || kernel % 2 == 0 || kernel > 11 {
+    if let Some(&k) = kernels
+        .iter()
+        .find(|&&k| k == 0 || k.is_multiple_of(2) || k > 11)
+    {
         return Err(CliError::input(format!(
-            "--kernel {kernel}: must be odd and in 1..=11"
+            "--kernel {k}: must be odd and in 1..=11"
         )));
     }
     let mut prev = 1usize;
     let mut side = 28usize;
-    for &c in channels {
+    for (&c, &kernel) in channels.iter().zip(kernels) {
         let w = c.saturating_mul(prev).saturating_mul(kernel * kernel);
         let n = c.saturating_mul(side * side);
         if c == 0
@@ -385,6 +390,26 @@ fn check_channels(channels: &[usize], kernel: usize) -> CliResult<()> {
         }
         side /= 2;
         prev = c;
+    }
+    Ok(())
+}
+
+/// Refuses hidden dense widths after a conv stack that the format cannot hold.
+fn check_hidden_after(channels: &[usize], hidden: &[usize]) -> CliResult<()> {
+    let side = 28usize >> channels.len();
+    let mut prev = channels
+        .last()
+        .copied()
+        .unwrap_or(1)
+        .saturating_mul(side * side);
+    for &h in hidden.iter().chain([&10]) {
+        if h == 0 || prev.saturating_mul(h) > kernels::model::MAX_LAYER_ELEMENTS {
+            return Err(CliError::input(format!(
+                "--hidden {hidden:?}: a {prev} x {h} layer is outside 1..={} weights",
+                kernels::model::MAX_LAYER_ELEMENTS
+            )));
+        }
+        prev = h;
     }
     Ok(())
 }
@@ -598,8 +623,20 @@ pub fn run_convert(args: &ConvertArgs) -> CliResult<()> {
             args.beta
         )));
     }
+    let kernels: Vec<usize> = if args.kernel.len() == 1 {
+        vec![args.kernel[0]; args.channels.len()]
+    } else {
+        args.kernel.clone()
+    };
     if conv {
-        check_channels(&args.channels, args.kernel)?;
+        if kernels.len() != args.channels.len() {
+            return Err(CliError::input(format!(
+                "--kernel {:?}: give one size or one per --channels entry",
+                args.kernel
+            )));
+        }
+        check_channels(&args.channels, &kernels)?;
+        check_hidden_after(&args.channels, &args.hidden)?;
         if args.calibration == 0 || args.calibration > TRAIN_SAMPLES {
             return Err(CliError::input(format!(
                 "--calibration {} must be in 1..={TRAIN_SAMPLES}",
@@ -617,16 +654,22 @@ pub fn run_convert(args: &ConvertArgs) -> CliResult<()> {
             layers: args
                 .channels
                 .iter()
-                .flat_map(|&c| {
+                .zip(kernels.iter())
+                .flat_map(|(&c, &k)| {
                     [
                         CnnLayerSpec::Conv {
                             channels: c,
-                            kernel: args.kernel,
-                            padding: args.kernel / 2,
+                            kernel: k,
+                            padding: k / 2,
                         },
                         CnnLayerSpec::AvgPool { kernel: 2 },
                     ]
                 })
+                .chain(
+                    args.hidden
+                        .iter()
+                        .map(|&h| CnnLayerSpec::Dense { outputs: h }),
+                )
                 .collect(),
             epochs,
             seed: args.seed,

@@ -222,6 +222,10 @@ fn bad_surrogate_and_loss_values_exit_2() {
         &["--kernel 4"],
     );
     fails(
+        &["convert", "--out", o, "--arch", "conv", "--kernel", "5,3,3"],
+        &["--kernel [5, 3, 3]", "one per --channels"],
+    );
+    fails(
         &["convert", "--out", o, "--arch", "conv", "--channels", "0"],
         &["--channels"],
     );
@@ -260,6 +264,8 @@ fn convert_conv_writes_a_model_that_evaluates_and_quantizes() {
         "2,4",
         "--kernel",
         "3",
+        "--hidden",
+        "6",
         "--out",
         c.to_str().unwrap(),
         "--train-samples",
@@ -275,13 +281,14 @@ fn convert_conv_writes_a_model_that_evaluates_and_quantizes() {
         "--json",
     ]));
     assert_eq!(v["arch"], "conv");
-    // conv1 3x3, 1 -> 2 channels, pad 1 on 28x28; conv2 3x3, 2 -> 4 on 14x14; fc 4*7*7 -> 10.
+    // conv1 3x3, 1 -> 2 channels, pad 1 on 28x28; conv2 3x3, 2 -> 4 on 14x14; fc 4*7*7 -> 6;
+    // fc 6 -> 10.
     let taps = |n: i64| -> i64 {
         (0..3)
             .map(|t| (0..n).filter(|y| (0..n).contains(&(y + t - 1))).count() as i64)
             .sum()
     };
-    let macs = 2 * taps(28).pow(2) + 4 * 2 * taps(14).pow(2) + 4 * 49 * 10;
+    let macs = 2 * taps(28).pow(2) + 4 * 2 * taps(14).pow(2) + 4 * 49 * 6 + 60;
     assert_eq!(v["ann_macs"].as_i64().unwrap(), macs);
     assert_eq!(v["accuracy_vs_t"].as_array().unwrap().len(), 2);
     let m = kernels::model_io::load_model(&c).unwrap();
@@ -299,7 +306,9 @@ fn convert_conv_writes_a_model_that_evaluates_and_quantizes() {
         .collect();
     assert_eq!(
         ops,
-        ["conv", "avgpool", "conv", "avgpool", "flatten", "dense"]
+        [
+            "conv", "avgpool", "conv", "avgpool", "flatten", "dense", "dense"
+        ]
     );
 
     // eval reports the conv layers' costs: ANN MACs of the conv layers as computed above.

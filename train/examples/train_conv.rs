@@ -11,10 +11,11 @@ use std::time::Instant;
 
 use kernels::data::load_mnist;
 use kernels::model::Encoding;
-use kernels::model_io::save_model;
+use kernels::model_io::{save_int_model, save_model};
 use train::cnn::{CnnConfig, CnnLayerSpec, train_cnn};
 use train::convert::{ConvertConfig, cnn_to_snn};
-use train::eval::float_accuracy_vs_t;
+use train::eval::{encode_all, float_accuracy, float_accuracy_vs_t, int_accuracy};
+use train::quantize::{QuantConfig, quantize};
 
 fn main() {
     if let Err(e) = run() {
@@ -68,7 +69,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         100.0 * cnn.accuracy(test)
     );
     let calib = train.take(1000);
-    let ts = [10, 25, 50, 100];
+    let ts = [10, 25, 50, 100, 200];
     for percentile in [99.9f32] {
         let ccfg = ConvertConfig {
             name: "mnist_conv".into(),
@@ -101,6 +102,32 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         if percentile == 99.9 {
             save_model(&snn, format!("{out}/mnist_conv.safetensors"))?;
             println!("wrote {out}/mnist_conv.safetensors");
+            // 8-bit integer twin (average pooling -> sum pooling), LFSR inputs, calibrated on
+            // the first 500 training digits (= `snn quantize --calibration 500`).
+            let qcfg = QuantConfig {
+                name: Some("mnist_conv_int8".into()),
+                ..QuantConfig::default()
+            };
+            let t3 = Instant::now();
+            let calib = encode_all(train, &qcfg.encoding, snn.timesteps, 500)?;
+            let q = quantize(&snn, &qcfg, &calib)?;
+            for r in &q.layers {
+                println!(
+                    "  {}: scale {:.6}, threshold {}, membrane {} bits (calibration range {:?})",
+                    r.name, r.scale, r.threshold, r.membrane_bits, r.calibration_range
+                );
+            }
+            let acc_float = float_accuracy(&snn, test, &qcfg.encoding)?;
+            let acc_int = int_accuracy(&q.model, test)?;
+            println!(
+                "  T = {}, LFSR inputs: float {:.2} %, int8 {:.2} % ({:.1} s)",
+                snn.timesteps,
+                100.0 * acc_float,
+                100.0 * acc_int,
+                t3.elapsed().as_secs_f32()
+            );
+            save_int_model(&q.model, format!("{out}/mnist_conv_int8.safetensors"))?;
+            println!("wrote {out}/mnist_conv_int8.safetensors");
         }
     }
     Ok(())

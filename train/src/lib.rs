@@ -5,6 +5,8 @@
 //! - [`train_snn`]: BPTT with surrogate gradients for fully connected LIF networks
 //!   ([`TrainConfig`], default = the bundled 784-128-10 recipe) -> `kernels::model::Model`.
 //! - [`ann::train_ann`] + [`convert::ann_to_snn`]: ReLU ANN, then data-normalised IF network.
+//! - [`cnn::train_cnn`] + [`convert::cnn_to_snn`]: convolutional ReLU ANN with average
+//!   pooling, then a data-normalised IF conv SNN (the `mnist_conv` model).
 //! - [`quantize::quantize`]: float `Model` -> integer golden `kernels::model::IntModel`.
 //! - [`eval`]: accuracies through the `kernels` runtimes.
 //!

@@ -1,0 +1,71 @@
+//! The bundled convolutional models (`models/mnist_conv*.safetensors`) load, have the
+//! documented topology, and reach the accuracies in `models/README.md` through the `kernels`
+//! runtimes; re-quantizing the float file gives exactly the int8 file. Regenerate the files
+//! with `scripts/train-models`; keep the constants equal to the README's table.
+
+use std::path::PathBuf;
+
+use kernels::data::load_mnist;
+use kernels::model::{Encoding, LayerOp};
+use kernels::model_io::{load_int_model, load_model};
+use train::eval::{encode_all, float_accuracy, int_accuracy};
+use train::quantize::{QuantConfig, quantize};
+
+/// Documented in models/README.md: float conv SNN, T = 100, its own `rate` encoding.
+const FLOAT_RATE_ACCURACY: f64 = 0.9810;
+/// Documented: the int8 golden model, T = 100, LFSR inputs (the float model on the same
+/// inputs also gives 98.00 %).
+const INT8_ACCURACY: f64 = 0.9800;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[test]
+fn bundled_conv_models_reach_documented_accuracy() {
+    let mnist = load_mnist(root().join("data/mnist")).unwrap();
+    let test = &mnist.test;
+    let float = load_model(root().join("models/mnist_conv.safetensors")).unwrap();
+    let int = load_int_model(root().join("models/mnist_conv_int8.safetensors")).unwrap();
+    let kinds: Vec<&str> = float
+        .layers
+        .iter()
+        .map(|l| match l.op {
+            LayerOp::Conv2d { .. } => "conv",
+            LayerOp::AvgPool2d { .. } => "avgpool",
+            LayerOp::SumPool2d { .. } => "sumpool",
+            LayerOp::Flatten { .. } => "flatten",
+            LayerOp::Dense { .. } => "dense",
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "conv", "avgpool", "conv", "avgpool", "flatten", "dense", "dense"
+        ]
+    );
+    assert_eq!(float.timesteps, 100);
+    assert!(matches!(float.encoding, Encoding::Rate { seed: 1 }));
+    assert!(
+        int.layers
+            .iter()
+            .all(|l| !matches!(l.op, LayerOp::AvgPool2d { .. }))
+    );
+
+    let acc = float_accuracy(&float, test, &float.encoding).unwrap();
+    assert!(acc >= FLOAT_RATE_ACCURACY - 0.001, "float (rate) {acc}");
+    let acc_int = int_accuracy(&int, test).unwrap();
+    assert!(acc_int >= INT8_ACCURACY - 0.001, "int8 {acc_int}");
+
+    // `snn quantize --calibration 500` / the train_conv example.
+    let qcfg = QuantConfig {
+        name: Some("mnist_conv_int8".into()),
+        ..QuantConfig::default()
+    };
+    let calib = encode_all(&mnist.train, &qcfg.encoding, float.timesteps, 500).unwrap();
+    let q = quantize(&float, &qcfg, &calib).unwrap();
+    assert_eq!(
+        q.model, int,
+        "re-quantizing the float file must give the int8 file"
+    );
+}
