@@ -179,8 +179,7 @@ pub mod paths {
                 Err(_) => None,
             };
             all.into_iter()
-                .filter(|&p| cap.is_none_or(|c| rank(p) <= rank(c)))
-                .last()
+                .rfind(|&p| cap.is_none_or(|c| rank(p) <= rank(c)))
                 .expect("scalar is always available")
         })
     }
