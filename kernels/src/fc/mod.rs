@@ -13,12 +13,16 @@
 //!   only in those arch modules, with its invariants written beside it.
 //!
 //! Every path is reachable explicitly ([`accumulate_rows_with`], [`paths::available`]) so the
-//! property tests compare each one the CPU supports against the scalar reference. On the
-//! development machine (AMD EPYC, AVX2, no AVX-512) the AVX-512 kernels are compile-checked only.
+//! property tests compare each one the CPU supports against the scalar reference (the AVX-512
+//! kernels ran only where the CPU has AVX-512F+BW: the development VM had none until its move to
+//! a Zen 4 host on 2026-11-29). The environment variable `KERNELS_MAX_PATH` caps the path
+//! [`paths::best`] picks (to measure the AVX2 path on an AVX-512 CPU).
 //!
 //! # How the fast paths work
 //! 1. The set bits of the raw `u64` spike words are walked with `trailing_zeros` inside the
-//!    kernel (no index buffer); the walk knows the spike count up front (see `SpikeCursor`).
+//!    kernel (no index buffer). The x86 kernels use a plain loop per word (`while bits != 0`);
+//!    the portable ones a counted cursor (`SpikeCursor`), which measured 17 % slower on the
+//!    AVX2 byte-pair kernel (it popcounts the spikes first and keeps a counter).
 //! 2. The outputs are cut into blocks of up to 8 (AVX2) or 16 (AVX-512) vectors. A block's
 //!    accumulators are loaded into registers once; every listed row's slice is added with one
 //!    load (plus a sign extension for narrow weights) and one add per vector; then the block is
@@ -36,8 +40,9 @@
 //!   spike pattern can leave the `i16` range; otherwise it refuses with an error.
 //! * [`I8PairRows`]: `i8` weights into `i16` accumulators at half the memory traffic, packing two
 //!   weights per 16-bit word and separating them with one shift (additions and shifts only;
-//!   same proof, same results as [`I16Rows`]). Measured on par with `i16` rows here
-//!   (`BENCHMARKS.md`), so the runtime does not use it yet.
+//!   same proof, same results as [`I16Rows`]). In a network the rows come from L2 (every step
+//!   selects other rows), where pairs measured 58 GSOP/s against 48-50 for `i16` rows, so the
+//!   runtime uses them for weights of at most 8 bits (`BENCHMARKS.md`).
 
 pub mod scalar;
 
@@ -176,8 +181,7 @@ pub mod paths {
                 Err(_) => None,
             };
             all.into_iter()
-                .filter(|&p| cap.is_none_or(|c| rank(p) <= rank(c)))
-                .last()
+                .rfind(|&p| cap.is_none_or(|c| rank(p) <= rank(c)))
                 .expect("scalar is always available")
         })
     }

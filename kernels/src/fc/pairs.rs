@@ -78,16 +78,17 @@ impl I8PairRows {
         }
         super::check_path(path)?;
         super::check_args(self.plain.rows(), spikes, out)?;
-        out.copy_from_slice(self.plain.bias());
+        let bias = self.plain.bias();
         let count = crate::spikes::count_ones(spikes);
+        // 128 * count, modulo 2^16 like everything else.
+        let c = (count as i16).wrapping_mul(128);
         let outputs = out.len();
         let mut off = 0; // first output of the current group of blocks
         while off < outputs {
             let blocks = (outputs - off).div_ceil(BLOCK).min(GROUP);
-            let mut sums = [0i16; GROUP * BLOCK];
-            // 128 * count, modulo 2^16 like everything else.
-            let c = (count as i16).wrapping_mul(128);
+            let real = (outputs - off).min(blocks * BLOCK);
             let word_off = off / 2;
+            let (b, o) = (&bias[off..off + real], &mut out[off..off + real]);
             match path {
                 #[cfg(target_arch = "x86_64")]
                 Path::Avx2 | Path::Avx512 => super::x86::avx2_pairs(
@@ -97,21 +98,24 @@ impl I8PairRows {
                     blocks,
                     c,
                     spikes,
-                    &mut sums,
+                    b,
+                    o,
                 ),
-                _ => portable_pairs(
-                    &self.words,
-                    self.stride,
-                    word_off,
-                    blocks,
-                    c,
-                    spikes,
-                    &mut sums,
-                ),
-            }
-            let real = (outputs - off).min(blocks * BLOCK);
-            for (o, &x) in out[off..off + real].iter_mut().zip(&sums[..real]) {
-                *o = o.wrapping_add(x);
+                _ => {
+                    let mut sums = [0i16; GROUP * BLOCK];
+                    portable_pairs(
+                        &self.words,
+                        self.stride,
+                        word_off,
+                        blocks,
+                        c,
+                        spikes,
+                        &mut sums,
+                    );
+                    for ((o, &b), &x) in o.iter_mut().zip(b).zip(&sums[..real]) {
+                        *o = b.wrapping_add(x);
+                    }
+                }
             }
             off += blocks * BLOCK;
         }
