@@ -173,7 +173,7 @@ const TABLE_HEAD: &str = "| design | target | arch | P (fc1, fc2) | logic | FFs 
 
 /// One table line: a result rendered now, or a line kept from the existing page.
 enum Line {
-    Row(Row),
+    Row(Box<Row>),
     Kept(String),
 }
 
@@ -345,7 +345,7 @@ fn run(args: &Args) -> codegen::Result<()> {
             .map_err(|e| Error::Input(format!("{}: {e}", from.display())))?;
         let rows: Vec<Row> = serde_json::from_str(&text)
             .map_err(|e| Error::Input(format!("{}: {e}", from.display())))?;
-        rows.into_iter().map(Line::Row).collect()
+        rows.into_iter().map(|r| Line::Row(Box::new(r))).collect()
     } else {
         if args.jobs == 0 {
             return Err(Error::Input("--jobs must be at least 1".into()));
@@ -387,7 +387,7 @@ fn run(args: &Args) -> codegen::Result<()> {
                 .find(|r| r.config.name == c.name);
             if let Some(r) = found {
                 rows.push(r.clone());
-                lines.push(Line::Row(r.clone()));
+                lines.push(Line::Row(Box::new(r.clone())));
             } else if let Some(l) = old_page
                 .lines()
                 .find(|l| l.starts_with(&format!("| `{}` |", c.name)))
