@@ -630,7 +630,7 @@ impl Plan {
                 // G cycles per group of lanes keeps up with it, with lanes / G xorshift units.
                 let g0 = layers[0].g;
                 let phases = (1..=lanes)
-                    .filter(|f| lanes % f == 0 && *f <= g0)
+                    .filter(|f| lanes.is_multiple_of(*f) && *f <= g0)
                     .max()
                     .unwrap_or(1);
                 let e = EncoderPlan {

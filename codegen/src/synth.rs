@@ -17,7 +17,8 @@ pub const TARGETS: [Target; 3] = [Target::Generic, Target::Ice40up5k, Target::Xc
 /// Resources counted by Yosys for one target.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Resources {
-    /// Look-up tables (LUT6 on xc7 and generic `-lut 6`, SB_LUT4 on iCE40).
+    /// Look-up tables (LUT6 on xc7, including the LUTs of distributed RAM; generic `-lut 6`;
+    /// SB_LUT4 on iCE40).
     pub luts: u64,
     /// Flip-flops.
     pub ffs: u64,
@@ -159,9 +160,9 @@ pub fn parse_stat(text: &str, target: Target) -> Result<Resources> {
                     r.dsps += n;
                 } else if t == "CARRY4" {
                     r.carries += n;
-                } else if t.starts_with("RAM") && t.contains('M') {
-                    // distributed RAM (RAM32M, RAM64M, RAM128X1D, ...) occupies LUTs
-                    r.luts += n;
+                } else if let Some(k) = xc7_lutram_luts(t) {
+                    // distributed RAM occupies LUTs of a SLICEM: count the LUTs, not the cells
+                    r.luts += n * k;
                 }
             }
             Target::Ice40up5k => {
@@ -189,6 +190,21 @@ pub fn parse_stat(text: &str, target: Target) -> Result<Resources> {
         }
     }
     Ok(r)
+}
+
+/// LUT6 sites taken by one xc7 distributed-RAM primitive (7 Series Libraries Guide: RAM32M and
+/// RAM64M take 4, the `X1D` dual-port ones twice their single-port depth / 64), `None` for
+/// other cells.
+fn xc7_lutram_luts(t: &str) -> Option<u64> {
+    Some(match t {
+        "RAM32M" | "RAM64M" => 4,
+        "RAM32M16" | "RAM64M8" => 8,
+        "RAM32X1S" | "RAM64X1S" => 1,
+        "RAM32X1D" | "RAM64X1D" | "RAM128X1S" => 2,
+        "RAM128X1D" | "RAM256X1S" => 4,
+        "RAM256X1D" => 8,
+        _ => return None,
+    })
 }
 
 /// A resource that does not fit the device.

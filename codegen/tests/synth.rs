@@ -40,11 +40,13 @@ fn yosys_generic_ice40_xc7_small_network() {
 #[test]
 fn parse_stat_counts_xc7_cells() {
     let json = r#"{"modules": {}, "design": {"num_cells": 10, "num_cells_by_type": {
-        "LUT2": 3, "LUT6": 2, "FDRE": 4, "RAMB36E1": 1, "CARRY4": 5, "RAMB18E1": 2}}}"#;
+        "LUT2": 3, "LUT6": 2, "FDRE": 4, "RAMB36E1": 1, "CARRY4": 5, "RAMB18E1": 2,
+        "RAM64M": 2, "RAM32X1D": 1}}}"#;
     let r = synth::parse_stat(json, Target::Xc7).unwrap();
+    // 5 LUTs + 2 RAM64M of 4 LUTs each + 1 RAM32X1D of 2.
     assert_eq!(
         (r.luts, r.ffs, r.brams, r.bram18, r.carries),
-        (5, 4, 3, 2, 5)
+        (15, 4, 3, 2, 5)
     );
     assert!(synth::parse_stat("no json", Target::Xc7).is_err());
 }

@@ -15,17 +15,20 @@ fn root() -> &'static Path {
 }
 
 fn run(n: usize) -> verify::Report {
+    run_with(n, &Options::default())
+}
+
+fn run_with(n: usize, opts: &Options) -> verify::Report {
     let model = kernels::model_io::load_int_model(root().join("models/mnist_mlp_int8.safetensors"))
         .unwrap();
     let mnist = kernels::data::load_mnist(root().join(kernels::data::MNIST_DIR)).unwrap();
-    let opts = Options::default();
-    let plan = codegen::Plan::new(&model, &opts).unwrap();
+    let plan = codegen::Plan::new(&model, opts).unwrap();
     let imgs: Vec<&[u8]> = (0..n).map(|i| mnist.test.image(i)).collect();
     let samples = samples_from_images(&plan, &imgs).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let (_, r) = verify(
         &model,
-        &opts,
+        opts,
         &samples,
         Some(&mnist.test.labels[..n]),
         Simulator::Verilator,
@@ -34,6 +37,30 @@ fn run(n: usize) -> verify::Report {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     r
+}
+
+/// The smaller xc7 configuration of docs/hardware.md: P = 64 (two weight words per active input,
+/// so the accumulator ring shifts) and an LFSR encoder with 8 xorshift units in 2 phases.
+#[test]
+fn mnist_p64_50_digits_bit_exact() {
+    let opts = Options {
+        parallel: Some(64),
+        target: codegen::Target::Xc7,
+        ..Options::default()
+    };
+    let plan = codegen::Plan::new(
+        &kernels::model_io::load_int_model(root().join("models/mnist_mlp_int8.safetensors"))
+            .unwrap(),
+        &opts,
+    )
+    .unwrap();
+    assert_eq!(plan.layers[0].g, 2);
+    assert_eq!(plan.encoder.as_ref().unwrap().phases, 2);
+    let r = run_with(50, &opts);
+    assert!(r.bit_exact, "first mismatch: {:?}", r.first_mismatch);
+    assert_eq!(r.samples, 50);
+    assert_eq!(r.accuracy_hardware, r.accuracy_golden);
+    assert_eq!(r.cycles_per_inference, r.cycles_predicted);
 }
 
 #[test]

@@ -6,7 +6,8 @@
 //!
 //! Usage: `cargo run --release -p codegen --bin hardware-table [-- --jobs 2 --out docs/hardware.md]`
 //! (tens of minutes on two cores). `--from out/hardware-table/results.json` re-renders the page
-//! without running the tools.
+//! without running the tools; `--only xc7` runs only the matching configurations and keeps the
+//! other rows (from the last results.json, else verbatim from the existing page).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -40,6 +41,11 @@ struct Args {
     /// Re-render from a results.json of an earlier run instead of running the tools.
     #[arg(long)]
     from: Option<PathBuf>,
+    /// Run only the configurations whose name contains this text (e.g. `xc7`); the other rows
+    /// come from `<work>/results.json` when it has them, else they are kept verbatim from the
+    /// existing page.
+    #[arg(long)]
+    only: Option<String>,
 }
 
 /// One configuration of the sweep.
@@ -83,7 +89,9 @@ fn configs() -> Vec<Config> {
         c("xc7-mem-p16", "xc7", "mem", Some(16), None),
         c("xc7-mem-p32", "xc7", "mem", Some(32), None),
         c("xc7-mem-p64", "xc7", "mem", Some(64), None),
-        c("xc7-regs-nu16", "xc7", "regs", Some(128), Some(16)),
+        c("xc7-regs-p128", "xc7", "regs", Some(128), None),
+        c("xc7-regs-p64", "xc7", "regs", Some(64), None),
+        c("xc7-regs-p64-nu8", "xc7", "regs", Some(64), Some(8)),
     ]
 }
 
@@ -159,13 +167,27 @@ fn u(v: &serde_json::Value, k: &str) -> Option<u64> {
     v.get(k).and_then(|x| x.as_u64())
 }
 
-fn table(rows: &[Row]) -> String {
-    let mut t = String::from(
-        "| design | target | arch | P (fc1, fc2) | logic | FFs | block RAM | DSP | clock | \
-         cycles / image (mean) | latency / image | images/s | accuracy (2,000 test digits) | fits |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
-    );
-    for r in rows {
+const TABLE_HEAD: &str = "| design | target | arch | P (fc1, fc2) | logic | FFs | block RAM | DSP | clock | \
+     cycles / image (mean) | latency / image | images/s | accuracy (2,000 test digits) | fits |\n\
+     |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+
+/// One table line: a result rendered now, or a line kept from the existing page.
+enum Line {
+    Row(Box<Row>),
+    Kept(String),
+}
+
+fn table(lines: &[Line]) -> String {
+    let mut t = String::from(TABLE_HEAD);
+    for line in lines {
+        let r = match line {
+            Line::Row(r) => r,
+            Line::Kept(text) => {
+                t.push_str(text);
+                t.push('\n');
+                continue;
+            }
+        };
         let c = &r.config;
         let p = format!(
             "{} / NU {}",
@@ -318,64 +340,119 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> codegen::Result<()> {
-    let rows: Vec<Row> = if let Some(from) = &args.from {
+    let lines: Vec<Line> = if let Some(from) = &args.from {
         let text = std::fs::read_to_string(from)
             .map_err(|e| Error::Input(format!("{}: {e}", from.display())))?;
-        serde_json::from_str(&text).map_err(|e| Error::Input(format!("{}: {e}", from.display())))?
+        let rows: Vec<Row> = serde_json::from_str(&text)
+            .map_err(|e| Error::Input(format!("{}: {e}", from.display())))?;
+        rows.into_iter().map(|r| Line::Row(Box::new(r))).collect()
     } else {
         if args.jobs == 0 {
             return Err(Error::Input("--jobs must be at least 1".into()));
         }
-        let cfgs = configs();
-        let next = Mutex::new(0usize);
-        let results: Mutex<Vec<Option<Row>>> = Mutex::new(vec![None; cfgs.len()]);
-        let first_err: Mutex<Option<Error>> = Mutex::new(None);
-        std::thread::scope(|sc| {
-            for _ in 0..args.jobs {
-                sc.spawn(|| {
-                    loop {
-                        let i = {
-                            let mut n = next.lock().unwrap();
-                            let i = *n;
-                            *n += 1;
-                            i
-                        };
-                        if i >= cfgs.len() {
-                            break;
-                        }
-                        eprintln!("hardware-table: {} ...", cfgs[i].name);
-                        match run_one(args, &cfgs[i]) {
-                            Ok(r) => {
-                                eprintln!("hardware-table: {} done", cfgs[i].name);
-                                results.lock().unwrap()[i] = Some(r)
-                            }
-                            Err(e) => {
-                                first_err.lock().unwrap().get_or_insert(e);
-                            }
-                        }
-                    }
-                });
-            }
-        });
-        if let Some(e) = first_err.into_inner().unwrap() {
-            return Err(e);
-        }
-        let rows: Vec<Row> = results
-            .into_inner()
-            .unwrap()
-            .into_iter()
-            .flatten()
+        let all = configs();
+        let cfgs: Vec<Config> = all
+            .iter()
+            .filter(|c| {
+                args.only
+                    .as_ref()
+                    .is_none_or(|o| c.name.contains(o.as_str()))
+            })
+            .cloned()
             .collect();
+        if cfgs.is_empty() {
+            return Err(Error::Input(format!(
+                "--only {:?} matches no configuration",
+                args.only.as_deref().unwrap_or("")
+            )));
+        }
+        let fresh = run_configs(args, &cfgs)?;
+        let results_path = args.work.join("results.json");
+        // With --only: the other rows from the last run's results, else from the page.
+        let (old_rows, old_page) = if args.only.is_some() {
+            let rows: Vec<Row> = std::fs::read_to_string(&results_path)
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default();
+            (rows, std::fs::read_to_string(&args.out).unwrap_or_default())
+        } else {
+            (Vec::new(), String::new())
+        };
+        let mut lines = Vec::new();
+        let mut rows = Vec::new();
+        for c in &all {
+            let found = fresh
+                .iter()
+                .chain(old_rows.iter())
+                .find(|r| r.config.name == c.name);
+            if let Some(r) = found {
+                rows.push(r.clone());
+                lines.push(Line::Row(Box::new(r.clone())));
+            } else if let Some(l) = old_page
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{}` |", c.name)))
+            {
+                lines.push(Line::Kept(l.to_string()));
+            } else {
+                eprintln!(
+                    "hardware-table: no result for {} (not run, not on the page)",
+                    c.name
+                );
+            }
+        }
         std::fs::create_dir_all(&args.work)
             .map_err(|e| Error::Io(format!("{}: {e}", args.work.display())))?;
-        let p = args.work.join("results.json");
         let json =
             serde_json::to_string_pretty(&rows).map_err(|e| Error::Internal(e.to_string()))?;
-        std::fs::write(&p, json).map_err(|e| Error::Io(format!("{}: {e}", p.display())))?;
-        rows
+        std::fs::write(&results_path, json)
+            .map_err(|e| Error::Io(format!("{}: {e}", results_path.display())))?;
+        lines
     };
-    let page = format!("{PAGE_HEAD}\n{}\n{PAGE_TAIL}", table(&rows));
+    let page = format!("{PAGE_HEAD}\n{}\n{PAGE_TAIL}", table(&lines));
     write_page(&args.out, &page)
+}
+
+/// Runs the configurations, `--jobs` at a time; the rows in the order of `cfgs`.
+fn run_configs(args: &Args, cfgs: &[Config]) -> codegen::Result<Vec<Row>> {
+    let next = Mutex::new(0usize);
+    let results: Mutex<Vec<Option<Row>>> = Mutex::new(vec![None; cfgs.len()]);
+    let first_err: Mutex<Option<Error>> = Mutex::new(None);
+    std::thread::scope(|sc| {
+        for _ in 0..args.jobs {
+            sc.spawn(|| {
+                loop {
+                    let i = {
+                        let mut n = next.lock().unwrap();
+                        let i = *n;
+                        *n += 1;
+                        i
+                    };
+                    if i >= cfgs.len() {
+                        break;
+                    }
+                    eprintln!("hardware-table: {} ...", cfgs[i].name);
+                    match run_one(args, &cfgs[i]) {
+                        Ok(r) => {
+                            eprintln!("hardware-table: {} done", cfgs[i].name);
+                            results.lock().unwrap()[i] = Some(r)
+                        }
+                        Err(e) => {
+                            first_err.lock().unwrap().get_or_insert(e);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = first_err.into_inner().unwrap() {
+        return Err(e);
+    }
+    Ok(results
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 fn write_page(path: &Path, page: &str) -> codegen::Result<()> {
