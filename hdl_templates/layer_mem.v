@@ -91,7 +91,9 @@ module {{ h.p }}_{{ l.name }}_layer (
     wire list_done = (rp_q == cnt_q) && !lrd_valid_q && !ra_valid_q;
     always @(posedge clk) begin
         if (scan_valid) lmem[cnt_q[{{ l.law - 1 }}:0]] <= scan_addr;
-        if (list_rd) lrd_q <= lmem[rp_q[{{ l.law - 1 }}:0]];
+        // The replay never overlaps the scan (lrun_q is low in pass 0); `!scan_valid` says so
+        // to Yosys, which then adds no read-during-write bypass in front of the address adder.
+        if (list_rd && !scan_valid) lrd_q <= lmem[rp_q[{{ l.law - 1 }}:0]];
     end
     wire a_valid = lrd_valid_q || scan_valid;
     // Pass 0 reads group 0 (base 0): the scanner's address bypasses the adder.
@@ -185,7 +187,10 @@ module {{ h.p }}_{{ l.name }}_layer (
     reg [{{ l.vw - 1 }}:0] vmem [0:{{ l.g - 1 }}];
     always @(posedge clk) begin
         if (wb) vmem[g_q] <= state_new_q;
-        vrd_q <= vmem[g_q];
+        // Not read in the write-back cycle: vrd_q is used in the neuron phase, which always
+        // follows a read cycle (scan or list pass), and a read exclusive with the write needs
+        // no read-during-write bypass (that bypass sat in front of the LIF units).
+        if (!wb) vrd_q <= vmem[g_q];
     end
     // The group's previous spikes, read ahead: g_q is stable for at least one cycle before
     // every neuron phase (the scan or list pass), which keeps this multiplexer off the neuron

@@ -59,6 +59,10 @@ module {{ h.p }}_lfsr_encoder (
         endcase
     end
 {%- if e.lanes > 1 %}
+    // The read (lane l_q) and the write (lane ld_q, read the cycle before) never collide: l_q
+    // moves on after every read and a step's first read follows a cycle without one. So no
+    // read-during-write bypass is needed (no_rw_check: Yosys adds none).
+    (* no_rw_check *)
     reg [31:0] xmem [0:{{ e.lanes - 1 }}];
     reg [31:0] xrd_q;
     wire [31:0] x0 = fresh_q[ld_q] ? seed : xrd_q;
