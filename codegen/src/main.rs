@@ -32,7 +32,8 @@ struct Args {
     /// (--arch mem; later layers get fewer, see docs/hardware-architecture.md).
     #[arg(long)]
     parallel: Option<usize>,
-    /// Neurons updated per cycle in the neuron phase (default min(neurons, 16)).
+    /// Neurons updated per cycle in the neuron phase (default min(neurons, 16); later layers of
+    /// --arch regs only as many as keep their neuron phase within the first layer's).
     #[arg(long)]
     neuron_units: Option<usize>,
     /// Synthesis target.
