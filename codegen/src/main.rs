@@ -51,7 +51,8 @@ struct Args {
     /// docs/hardware-architecture.md).
     #[arg(long, value_name = "P[,P...]")]
     parallel: Option<String>,
-    /// Neurons updated per cycle in the neuron phase (default min(neurons, 16)).
+    /// Neurons updated per cycle in the neuron phase (default min(neurons, 16); later layers of
+    /// --arch regs only as many as keep their neuron phase within the first layer's).
     #[arg(long)]
     neuron_units: Option<usize>,
     /// Synthesis target.
