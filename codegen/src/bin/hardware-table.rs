@@ -85,7 +85,9 @@ fn configs() -> Vec<Config> {
     vec![
         c("ice40-mem-p1", "ice40up5k", "mem", Some(1), None),
         c("ice40-mem-p2", "ice40up5k", "mem", Some(2), None),
-        c("ice40-mem-p8", "ice40up5k", "mem", Some(8), None),
+        // P = 8 packs to about 96 % of the logic cells: the analytic placer cannot legalise it
+        // and simulated annealing runs for hours, so it is not part of the sweep.
+        c("ice40-mem-p4", "ice40up5k", "mem", Some(4), None),
         c("xc7-mem-p16", "xc7", "mem", Some(16), None),
         c("xc7-mem-p32", "xc7", "mem", Some(32), None),
         c("xc7-mem-p64", "xc7", "mem", Some(64), None),
