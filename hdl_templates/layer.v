@@ -186,10 +186,10 @@ module {{ h.p }}_{{ l.name }}_layer (
                 wire signed [{{ l.wb - 1 }}:0] w = wdata_q[i*{{ l.wb }} +: {{ l.wb }}];
                 assign acc_d = acc_q + { { {{ l.ab - l.wb }}{w[{{ l.wb - 1 }}]} }, w };
 {%- endif %}
-                // The start of a step loads the bias (from the bias memory, folded into logic).
+                // Reset and the start of a step both load the bias: a constant once Yosys folds
+                // the ROM, so the flip-flops' synchronous set/reset pins do it without a LUT.
                 always @(posedge clk) begin
-                    if (rst) acc_q <= {{ l.ab }}'sd0;
-                    else if (start) acc_q <= bias_rom[i];
+                    if (rst || start) acc_q <= bias_rom[i];
                     else if (hit) acc_q <= acc_d;
                 end
             end else begin : g_nocur

@@ -138,10 +138,10 @@ module tiny_fc1_layer (
                 end else begin : g_shift
                     assign acc_d = acc_flat[(i+2)*5 +: 5];
                 end
-                // The start of a step loads the bias (from the bias memory, folded into logic).
+                // Reset and the start of a step both load the bias: a constant once Yosys folds
+                // the ROM, so the flip-flops' synchronous set/reset pins do it without a LUT.
                 always @(posedge clk) begin
-                    if (rst) acc_q <= 5'sd0;
-                    else if (start) acc_q <= bias_rom[i];
+                    if (rst || start) acc_q <= bias_rom[i];
                     else if (hit) acc_q <= acc_d;
                 end
             end else begin : g_nocur

@@ -122,10 +122,10 @@ module tiny_fc2_layer (
                 wire signed [4:0] acc_d;
                 wire signed [3:0] w = wdata_q[i*4 +: 4];
                 assign acc_d = acc_q + { { 1{w[3]} }, w };
-                // The start of a step loads the bias (from the bias memory, folded into logic).
+                // Reset and the start of a step both load the bias: a constant once Yosys folds
+                // the ROM, so the flip-flops' synchronous set/reset pins do it without a LUT.
                 always @(posedge clk) begin
-                    if (rst) acc_q <= 5'sd0;
-                    else if (start) acc_q <= bias_rom[i];
+                    if (rst || start) acc_q <= bias_rom[i];
                     else if (hit) acc_q <= acc_d;
                 end
             end else begin : g_nocur
