@@ -1,7 +1,8 @@
 //! Where the integer model comes from: an integer model file as is, or a float model (a
 //! safetensors float model or a NIR file from snnTorch, Norse, Sinabs, ...) quantized on the way
 //! in with the same rules as `snn quantize`, so `codegen --model net.nir` works directly.
-//! [`QuantOptions`] carries `snn quantize`'s settings (`--weight-bits`, `--leak`, `--frac-bits`,
+//! [`QuantOptions`] (defined in `train::quantize` and shared with `snn quantize`, so both map
+//! and refuse the flags alike) carries the settings (`--weight-bits`, `--leak`, `--frac-bits`,
 //! `--membrane-bits`) into [`train::quantize::QuantConfig`], whose validation applies; they are
 //! refused for a model that is already integer.
 
