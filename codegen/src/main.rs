@@ -11,10 +11,9 @@ use std::time::Instant;
 
 use clap::Parser;
 use codegen::plan::{Arch, WeightStore};
-use codegen::source::QuantOptions;
+use codegen::source::{LeakKind, QuantOptions};
 use codegen::stimulus::{random_samples, samples_from_images};
 use codegen::{EncoderKind, Error, Options, Plan, Target, generate, synth, write_design};
-use train::quantize::LeakMode;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -102,6 +101,15 @@ enum LeakArg {
     Multiply,
 }
 
+impl LeakArg {
+    fn kind(self) -> LeakKind {
+        match self {
+            LeakArg::Shift => LeakKind::Shift,
+            LeakArg::Multiply => LeakKind::Multiply,
+        }
+    }
+}
+
 /// `--implement --json`: the implementation report with the design's identity.
 #[derive(serde::Serialize)]
 struct ImplReport<'a> {
@@ -146,22 +154,13 @@ fn run(mut args: Args) -> codegen::Result<()> {
     let t0 = Instant::now();
     args.model = codegen::source::bundled(&args.model, codegen::source::DEFAULT_MODEL);
     args.data = codegen::source::bundled(&args.data, kernels::data::MNIST_DIR);
-    let quant = QuantOptions {
-        weight_bits: args.weight_bits,
-        leak: match (args.leak, args.frac_bits) {
-            (Some(LeakArg::Multiply), f) => Some(LeakMode::Multiply {
-                frac_bits: f.unwrap_or(codegen::source::DEFAULT_FRAC_BITS),
-            }),
-            (_, Some(f)) => {
-                return Err(Error::Input(format!(
-                    "--frac-bits {f} sets the multiply leak: it needs --leak multiply"
-                )));
-            }
-            (Some(LeakArg::Shift), None) => Some(LeakMode::Shift),
-            (None, None) => None,
-        },
-        membrane_bits: args.membrane_bits,
-    };
+    let quant = QuantOptions::from_cli(
+        args.weight_bits,
+        args.leak.map(LeakArg::kind),
+        args.frac_bits,
+        args.membrane_bits,
+    )
+    .map_err(|e| Error::Input(e.to_string()))?;
     let loaded = codegen::source::load_with(&args.model, &args.data, &quant)?;
     if let Some(note) = &loaded.quantized {
         eprintln!("codegen: {note}");

@@ -1,7 +1,8 @@
 //! Where the integer model comes from: an integer model file as is, or a float model (a
 //! safetensors float model or a NIR file from snnTorch, Norse, Sinabs, ...) quantized on the way
 //! in with the same rules as `snn quantize`, so `codegen --model net.nir` works directly.
-//! [`QuantOptions`] carries `snn quantize`'s settings (`--weight-bits`, `--leak`, `--frac-bits`,
+//! [`QuantOptions`] (defined in `train::quantize` and shared with `snn quantize`, so both map
+//! and refuse the flags alike) carries the settings (`--weight-bits`, `--leak`, `--frac-bits`,
 //! `--membrane-bits`) into [`train::quantize::QuantConfig`], whose validation applies; they are
 //! refused for a model that is already integer.
 
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 use kernels::model::{Encoding, IntModel, Model};
 use kernels::model_io::{AnyModel, load_any};
 use kernels::spikes::SpikeTrain;
-use train::quantize::{LeakMode, QuantConfig, quantize};
+use train::quantize::{LeakMode, quantize};
 
 use crate::random::Rng;
 use crate::{Error, Result};
@@ -35,49 +36,7 @@ pub fn bundled(path: &Path, default: &str) -> PathBuf {
     }
 }
 
-/// Fraction bits of `--leak multiply` when `--frac-bits` is not given (as `snn quantize`).
-pub const DEFAULT_FRAC_BITS: u8 = 12;
-
-/// Quantization settings for a float model (or NIR file), the options of `snn quantize`; a
-/// field left `None` keeps [`QuantConfig::default`]'s value. Ranges are checked by
-/// [`train::quantize::quantize`] itself.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct QuantOptions {
-    /// Signed weight width (`--weight-bits`, 4..=16).
-    pub weight_bits: Option<u8>,
-    /// Leak realisation (`--leak shift|multiply`, with `--frac-bits`).
-    pub leak: Option<LeakMode>,
-    /// Membrane width for every layer (`--membrane-bits`, 2..=32; default: calibrated).
-    pub membrane_bits: Option<u8>,
-}
-
-impl QuantOptions {
-    /// The command-line flags that were given, in a fixed order.
-    pub fn flags(&self) -> Vec<&'static str> {
-        let mut f = Vec::new();
-        if self.weight_bits.is_some() {
-            f.push("--weight-bits");
-        }
-        if self.leak.is_some() {
-            f.push("--leak");
-        }
-        if self.membrane_bits.is_some() {
-            f.push("--membrane-bits");
-        }
-        f
-    }
-
-    /// The quantization settings: these options over [`QuantConfig::default`].
-    pub fn config(&self) -> QuantConfig {
-        let d = QuantConfig::default();
-        QuantConfig {
-            weight_bits: self.weight_bits.unwrap_or(d.weight_bits),
-            leak: self.leak.unwrap_or(d.leak),
-            membrane_bits: self.membrane_bits.or(d.membrane_bits),
-            ..d
-        }
-    }
-}
+pub use train::quantize::{DEFAULT_FRAC_BITS, LeakKind, QuantOptions};
 
 /// Calibration samples used to choose membrane widths when a float model is quantized.
 pub const CALIBRATION_SAMPLES: usize = 256;

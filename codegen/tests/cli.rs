@@ -65,6 +65,18 @@ fn bad_inputs_exit_2_and_write_nothing() {
             o,
             "--no-synth",
         ],
+        // --frac-bits with the shift leak would be ignored (as `snn quantize` refuses it).
+        vec![
+            "--model",
+            "models/mnist_mlp.safetensors",
+            "--leak",
+            "shift",
+            "--frac-bits",
+            "8",
+            "--out",
+            o,
+            "--no-synth",
+        ],
         vec![
             "--model",
             "models/mnist_mlp.safetensors",

@@ -672,7 +672,8 @@ impl<W: Copy> Conv2d<W> {
     /// (`out_channels x out_h x out_w`, channel-major). `out` is not cleared: fill it with the
     /// bias (or zeros) first.
     ///
-    /// Runs on the fastest kernel path of this CPU ([`crate::fc::paths::best`]; AVX2 here)
+    /// Runs on the fastest kernel path of this CPU ([`crate::fc::paths::best`], capped by
+    /// `KERNELS_MAX_PATH`; AVX-512 on the Zen 4 development host)
     /// with the strategy chosen by [`Conv2d::prefers_hwc`]; allocates a scratch buffer when it
     /// takes the channel-last one (use [`Conv2d::accumulate_with_scratch`] in hot loops).
     pub fn accumulate<A>(&self, spikes: &[u64], out: &mut [A]) -> Result<()>

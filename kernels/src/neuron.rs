@@ -336,30 +336,15 @@ pub fn step_f32(neuron: &Neuron, current: &[f32], state: &mut LayerState) {
     };
     let mut out = vec![0u64; state.spikes.len()];
     for i in 0..n {
-        let prev = bit(&state.spikes, i);
-        let v = state.v[i];
-        let fired = match p.rule {
-            FiringRule::Snntorch => {
-                let r = if prev { 1.0 } else { 0.0 };
-                let nv = match p.reset {
-                    ResetMode::Subtract => p.beta * v + input[i] - r * p.threshold,
-                    ResetMode::Zero => p.beta * ((1.0 - r) * v) + input[i],
-                    ResetMode::None => p.beta * v + input[i],
-                };
-                state.v[i] = nv;
-                nv > p.threshold
-            }
-            FiringRule::Spikingjelly => {
-                let h = p.beta * v + input[i];
-                let fired = h >= p.threshold;
-                state.v[i] = match (p.reset, fired) {
-                    (ResetMode::Subtract, true) => h - p.threshold,
-                    (ResetMode::Zero, true) => 0.0,
-                    _ => h,
-                };
-                fired
-            }
-        };
+        let (v, fired) = update_f32(
+            p,
+            p.beta,
+            p.threshold,
+            state.v[i],
+            bit(&state.spikes, i),
+            input[i],
+        );
+        state.v[i] = v;
         if fired {
             out[i / 64] |= 1 << (i % 64);
         }
@@ -379,14 +364,30 @@ pub fn step_li_f32(p: &LiParams, current: &[f32], state: &mut LayerState) {
         }
         None => current,
     };
-    for (v, &i) in state.v.iter_mut().zip(input) {
-        *v = p.beta * *v + i;
-    }
-    state.spikes.fill(0);
+    readout_update(
+        &mut state.v,
+        input,
+        std::iter::repeat(p.beta),
+        &mut state.spikes,
+    );
 }
 
-/// The float update of one neuron with its own `beta` and `threshold`: the same operations, in
-/// the same order, as [`step_f32`] for a scalar layer. Returns `(v[t], s[t])`.
+/// The readout membrane update `v = beta * v + input` (per neuron `beta` from `beta`), shared by
+/// [`step_li_f32`] and the readout case of [`step_per_neuron_f32`]; the spike words stay zero.
+fn readout_update(
+    v: &mut [f32],
+    input: &[f32],
+    beta: impl Iterator<Item = f32>,
+    spikes: &mut [u64],
+) {
+    for ((v, &i), b) in v.iter_mut().zip(input).zip(beta) {
+        *v = b * *v + i;
+    }
+    spikes.fill(0);
+}
+
+/// The float update of one neuron with its own `beta` and `threshold` (for a scalar layer
+/// [`step_f32`] passes the layer's): the one definition of the LIF step. Returns `(v[t], s[t])`.
 #[inline]
 fn update_f32(p: &LifParams, beta: f32, th: f32, v: f32, prev: bool, input: f32) -> (f32, bool) {
     match p.rule {
@@ -430,10 +431,8 @@ pub fn step_per_neuron_f32(p: &PerNeuron, current: &[f32], state: &mut LayerStat
         Neuron::Lif(l) | Neuron::Synaptic { lif: l, .. } => *l,
         _ => {
             // Readout: v = beta * v + input, no spikes.
-            for ((v, &i), &b) in state.v.iter_mut().zip(input).zip(&p.beta) {
-                *v = b * *v + i;
-            }
-            state.spikes.fill(0);
+            let beta = p.beta.iter().copied();
+            readout_update(&mut state.v, input, beta, &mut state.spikes);
             return;
         }
     };

@@ -73,11 +73,12 @@ impl Iterator for SetBits<'_> {
 ///
 /// Uses the `popcnt` instruction when the CPU has it (detected at run time: a default x86-64
 /// build has none, and the bit-twiddling fallback cost ~12 instructions per word, a visible
-/// share of a network step).
+/// share of a network step) and the kernel path cap allows arch paths
+/// ([`hardware_popcnt`]: `KERNELS_MAX_PATH=portable` or `scalar` measures the default build).
 #[inline]
 pub fn count_ones(words: &[u64]) -> usize {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("popcnt") {
+    if hardware_popcnt() {
         #[target_feature(enable = "popcnt")]
         fn hw(words: &[u64]) -> usize {
             words.iter().map(|w| w.count_ones() as usize).sum()
@@ -86,6 +87,19 @@ pub fn count_ones(words: &[u64]) -> usize {
         return unsafe { hw(words) };
     }
     words.iter().map(|w| w.count_ones() as usize).sum()
+}
+
+/// True when [`count_ones`] uses the `popcnt` instruction: the CPU has it and
+/// [`paths::allows`](crate::fc::paths::allows) the AVX2 path (every AVX2 CPU has `popcnt`;
+/// a cap of `portable` or `scalar` keeps the default build's code).
+pub fn hardware_popcnt() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use crate::fc::{Path, paths};
+        paths::allows(Path::Avx2) && std::arch::is_x86_feature_detected!("popcnt")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
 }
 
 /// One timestep of spikes for a layer of `neurons` neurons: a bit-packed vector.
@@ -443,6 +457,17 @@ impl SpikeBatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hardware_popcnt_honours_the_cap() {
+        use crate::fc::{Path, paths};
+        if hardware_popcnt() {
+            assert!(paths::allows(Path::Avx2));
+        }
+        if !paths::allows(Path::Avx2) {
+            assert!(!hardware_popcnt());
+        }
+    }
 
     #[test]
     fn count_ones_hand_counted() {

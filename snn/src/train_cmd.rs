@@ -17,7 +17,7 @@ use kernels::spikes::SpikeTrain;
 use train::ann::{AnnConfig, train_ann};
 use train::cnn::{CnnConfig, CnnLayerSpec, train_cnn};
 use train::convert::{ConvertConfig, ann_to_snn, cnn_to_snn};
-use train::quantize::{LeakMode, QuantConfig, quantize, rail_hits};
+use train::quantize::{LeakKind, QuantConfig, QuantOptions, quantize, rail_hits};
 use train::{Loss, Progress, Surrogate, TrainConfig, train_snn};
 
 use crate::common::{CliError, CliResult, Runner, bundled, data_dir, emit, progress};
@@ -220,24 +220,26 @@ pub struct ConvertArgs {
     pub name: Option<String>,
     /// Architecture of the ReLU ANN: `mlp` (dense layers of --hidden widths) or `conv`
     /// (per entry of --channels: a KxK convolution, zero padding K/2, then 2x2 average
-    /// pooling; then a dense output layer; no biases).
+    /// pooling; then dense layers of the --hidden widths, default one of 128, and the dense
+    /// 10-class output layer; no biases).
     #[arg(long, value_enum, default_value = "mlp")]
     pub arch: ArchArg,
     /// Hidden dense layer widths, comma separated: of the MLP (--arch mlp), or after the conv
     /// stack (--arch conv); `--hidden` without a value for none.
     #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "128")]
     pub hidden: Vec<usize>,
-    /// Output channels of the conv layers, comma separated (--arch conv).
-    #[arg(long, value_delimiter = ',', default_value = "8,16")]
-    pub channels: Vec<usize>,
-    /// Kernel size K of the conv layers (odd), one for all or one per --channels entry
-    /// (--arch conv).
-    #[arg(long, value_delimiter = ',', default_value = "5")]
-    pub kernel: Vec<usize>,
-    /// Training digits whose activations set the normalisation (--arch conv; the MLP uses
-    /// the whole training split).
-    #[arg(long, default_value_t = 1000)]
-    pub calibration: usize,
+    /// Output channels of the conv layers, comma separated (only with --arch conv; default
+    /// 8,16).
+    #[arg(long, value_delimiter = ',')]
+    pub channels: Option<Vec<usize>>,
+    /// Kernel size K of the conv layers (odd), one for all or one per --channels entry (only
+    /// with --arch conv; default 5).
+    #[arg(long, value_delimiter = ',')]
+    pub kernel: Option<Vec<usize>>,
+    /// Training digits whose activations set the normalisation (only with --arch conv; default
+    /// 1000; the MLP uses the whole training split).
+    #[arg(long)]
+    pub calibration: Option<usize>,
     /// ANN training epochs (default 30 for mlp, 15 for conv).
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -265,7 +267,8 @@ pub struct ConvertArgs {
 pub enum ArchArg {
     /// Fully connected ReLU layers.
     Mlp,
-    /// Convolutions with average pooling, then a dense output layer.
+    /// Convolutions with average pooling, then the --hidden dense layers (default one of 128)
+    /// and a dense output layer.
     Conv,
 }
 
@@ -276,6 +279,15 @@ pub enum LeakArg {
     Shift,
     /// `(v * beta_q) >>> frac_bits`.
     Multiply,
+}
+
+impl LeakArg {
+    fn kind(self) -> LeakKind {
+        match self {
+            LeakArg::Shift => LeakKind::Shift,
+            LeakArg::Multiply => LeakKind::Multiply,
+        }
+    }
 }
 
 /// Arguments of `snn quantize`.
@@ -296,9 +308,9 @@ pub struct QuantizeArgs {
     /// Leak realisation.
     #[arg(long, value_enum, default_value = "shift")]
     pub leak: LeakArg,
-    /// Fraction bits of the multiply leak.
-    #[arg(long, default_value_t = 12)]
-    pub frac_bits: u8,
+    /// Fraction bits of the multiply leak, 1..=16 (default 12); only with --leak multiply.
+    #[arg(long)]
+    pub frac_bits: Option<u8>,
     /// Membrane width for every layer (default: chosen from calibration potentials).
     #[arg(long)]
     pub membrane_bits: Option<u8>,
@@ -623,24 +635,40 @@ pub fn run_convert(args: &ConvertArgs) -> CliResult<()> {
             args.beta
         )));
     }
-    let kernels: Vec<usize> = if args.kernel.len() == 1 {
-        vec![args.kernel[0]; args.channels.len()]
+    if !conv {
+        for (given, flag) in [
+            (args.channels.is_some(), "--channels"),
+            (args.kernel.is_some(), "--kernel"),
+            (args.calibration.is_some(), "--calibration"),
+        ] {
+            if given {
+                return Err(CliError::input(format!(
+                    "{flag} applies only to --arch conv"
+                )));
+            }
+        }
+    }
+    let channels = args.channels.clone().unwrap_or_else(|| vec![8, 16]);
+    let kernel = args.kernel.clone().unwrap_or_else(|| vec![5]);
+    let calibration = args.calibration.unwrap_or(1000);
+    let kernels: Vec<usize> = if kernel.len() == 1 {
+        vec![kernel[0]; channels.len()]
     } else {
-        args.kernel.clone()
+        kernel.clone()
     };
     if conv {
-        if kernels.len() != args.channels.len() {
+        if kernels.len() != channels.len() {
             return Err(CliError::input(format!(
                 "--kernel {:?}: give one size or one per --channels entry",
-                args.kernel
+                kernel
             )));
         }
-        check_channels(&args.channels, &kernels)?;
-        check_hidden_after(&args.channels, &args.hidden)?;
-        if args.calibration == 0 || args.calibration > TRAIN_SAMPLES {
+        check_channels(&channels, &kernels)?;
+        check_hidden_after(&channels, &args.hidden)?;
+        if calibration == 0 || calibration > TRAIN_SAMPLES {
             return Err(CliError::input(format!(
                 "--calibration {} must be in 1..={TRAIN_SAMPLES}",
-                args.calibration
+                calibration
             )));
         }
     } else {
@@ -651,8 +679,7 @@ pub fn run_convert(args: &ConvertArgs) -> CliResult<()> {
     let t0 = Instant::now();
     let (ann_acc, model, macs) = if conv {
         let cfg = CnnConfig {
-            layers: args
-                .channels
+            layers: channels
                 .iter()
                 .zip(kernels.iter())
                 .flat_map(|(&c, &k)| {
@@ -677,7 +704,7 @@ pub fn run_convert(args: &ConvertArgs) -> CliResult<()> {
         };
         let cnn = train_cnn(&cfg, &train, None, |p| report_progress(&pb, p))?.cnn;
         pb.finish_and_clear();
-        let calib = train.take(args.calibration);
+        let calib = train.take(calibration);
         let model = cnn_to_snn(&cnn, &calib, &ccfg)?;
         (cnn.accuracy(&test) as f64, model, cnn.macs())
     } else {
@@ -746,17 +773,18 @@ pub fn run_quantize(args: &QuantizeArgs) -> CliResult<()> {
         seed: args.lfsr_seed,
         lanes: args.lfsr_lanes,
     };
+    // The same mapping and refusals as codegen's (train::quantize::QuantOptions).
     let qcfg = QuantConfig {
         name: args.name.clone(),
-        weight_bits: args.weight_bits,
-        leak: match args.leak {
-            LeakArg::Shift => LeakMode::Shift,
-            LeakArg::Multiply => LeakMode::Multiply {
-                frac_bits: args.frac_bits,
-            },
-        },
-        membrane_bits: args.membrane_bits,
         encoding,
+        ..QuantOptions::from_cli(
+            Some(args.weight_bits),
+            Some(args.leak.kind()),
+            args.frac_bits,
+            args.membrane_bits,
+        )
+        .map_err(|e| CliError::input(e.to_string()))?
+        .config()
     };
     if args.calibration == 0 || args.calibration > TRAIN_SAMPLES {
         return Err(CliError::input(format!(

@@ -325,11 +325,16 @@ fn verify_leaves_no_half_written_work_directory() {
 }
 
 /// A successful `verify` run ends with the complete work directory in place (and no temporary
-/// directory beside it). Needs Icarus Verilog; skipped with a message when it is missing.
+/// directory beside it). Needs Icarus Verilog; skipped with a message when it is missing, and
+/// failed instead when `SNN_REQUIRE_SIMULATORS=1` (as the other simulator tests).
 #[test]
 fn verify_success_renames_the_work_directory_into_place() {
     if Command::new("iverilog").arg("-V").output().is_err() {
-        eprintln!("iverilog not installed: skipped");
+        let msg = "missing Debian package: iverilog";
+        if std::env::var_os("SNN_REQUIRE_SIMULATORS").is_some_and(|v| v == "1") {
+            panic!("{msg} (SNN_REQUIRE_SIMULATORS=1)");
+        }
+        eprintln!("SKIPPED: {msg}");
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -54,16 +54,11 @@ pub fn activation_scales(ann: &Ann, calibration: &Dataset, percentile: f32) -> V
         .collect();
     (0..ann.layers.len())
         .map(|l| {
-            let mut v: Vec<f32> = acts
+            let v: Vec<f32> = acts
                 .iter()
                 .flat_map(|a| a[l].iter().copied().filter(|&x| x > 0.0))
                 .collect();
-            if v.is_empty() {
-                return 1.0;
-            }
-            v.sort_by(f32::total_cmp);
-            let k = ((percentile as f64 / 100.0) * (v.len() - 1) as f64).round() as usize;
-            v[k.min(v.len() - 1)]
+            positive_percentile(v, percentile)
         })
         .collect()
 }
@@ -71,15 +66,7 @@ pub fn activation_scales(ann: &Ann, calibration: &Dataset, percentile: f32) -> V
 /// Converts `ann` to a spiking [`Model`] of IF/LIF neurons (threshold 1, subtract reset, snnTorch
 /// firing rule), normalising weights with [`activation_scales`] on `calibration`.
 pub fn ann_to_snn(ann: &Ann, calibration: &Dataset, cfg: &ConvertConfig) -> Result<Model> {
-    if !(cfg.percentile > 0.0 && cfg.percentile <= 100.0) {
-        return Err(Error::invalid(format!(
-            "percentile {} is outside (0, 100]",
-            cfg.percentile
-        )));
-    }
-    if calibration.is_empty() {
-        return Err(Error::invalid("the calibration set is empty"));
-    }
+    check_calibration(calibration, cfg)?;
     let lambdas = activation_scales(ann, calibration, cfg.percentile);
     let mut prev = 1.0f32;
     let layers: Vec<DenseParams> = ann
@@ -114,6 +101,21 @@ pub fn ann_to_snn(ann: &Ann, calibration: &Dataset, cfg: &ConvertConfig) -> Resu
     );
     model.validate()?;
     Ok(model)
+}
+
+/// The checks shared by [`ann_to_snn`] and [`cnn_to_snn`]: a percentile in `(0, 100]` and a
+/// non-empty calibration set.
+fn check_calibration(calibration: &Dataset, cfg: &ConvertConfig) -> Result<()> {
+    if !(cfg.percentile > 0.0 && cfg.percentile <= 100.0) {
+        return Err(Error::invalid(format!(
+            "percentile {} is outside (0, 100]",
+            cfg.percentile
+        )));
+    }
+    if calibration.is_empty() {
+        return Err(Error::invalid("the calibration set is empty"));
+    }
+    Ok(())
 }
 
 /// Value at `percentile` (in `(0, 100]`) of the positive entries of `v` (1 when there are none);
@@ -173,15 +175,7 @@ pub fn cnn_activation_scales(cnn: &Cnn, calibration: &Dataset, percentile: f32) 
 /// layer is inserted before the first dense layer that reads a map. Layer names: `conv1`,
 /// `pool1`, `conv2`, ..., `flatten`, `fc1`, ...
 pub fn cnn_to_snn(cnn: &Cnn, calibration: &Dataset, cfg: &ConvertConfig) -> Result<Model> {
-    if !(cfg.percentile > 0.0 && cfg.percentile <= 100.0) {
-        return Err(Error::invalid(format!(
-            "percentile {} is outside (0, 100]",
-            cfg.percentile
-        )));
-    }
-    if calibration.is_empty() {
-        return Err(Error::invalid("the calibration set is empty"));
-    }
+    check_calibration(calibration, cfg)?;
     if calibration.pixels() != cnn.input.len() {
         return Err(Error::shape(format!(
             "calibration images have {} pixels, the network expects {}",

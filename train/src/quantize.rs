@@ -62,6 +62,89 @@ impl Default for QuantConfig {
     }
 }
 
+/// The leak realisation as named on a command line (`--leak shift|multiply`), before the
+/// fraction bits are attached ([`QuantOptions::from_cli`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeakKind {
+    /// [`LeakMode::Shift`].
+    Shift,
+    /// [`LeakMode::Multiply`].
+    Multiply,
+}
+
+/// Fraction bits of `--leak multiply` when `--frac-bits` is not given.
+pub const DEFAULT_FRAC_BITS: u8 = 12;
+
+/// The quantization options shared by the command lines (`snn quantize`, `codegen`), without
+/// clap: a field left `None` keeps [`QuantConfig::default`]'s value. [`QuantOptions::from_cli`]
+/// is the one mapping of the flags, so both tools accept and refuse the same combinations;
+/// ranges are checked by [`quantize`] itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct QuantOptions {
+    /// Signed weight width (`--weight-bits`, 4..=16).
+    pub weight_bits: Option<u8>,
+    /// Leak realisation (`--leak shift|multiply`, with `--frac-bits`).
+    pub leak: Option<LeakMode>,
+    /// Membrane width for every layer (`--membrane-bits`, 2..=32; default: calibrated).
+    pub membrane_bits: Option<u8>,
+}
+
+impl QuantOptions {
+    /// The options from the flags `--weight-bits`, `--leak`, `--frac-bits`, `--membrane-bits`
+    /// (each `None` when not given). Errors: `--frac-bits` without `--leak multiply` (it would
+    /// be ignored).
+    pub fn from_cli(
+        weight_bits: Option<u8>,
+        leak: Option<LeakKind>,
+        frac_bits: Option<u8>,
+        membrane_bits: Option<u8>,
+    ) -> Result<Self> {
+        let leak = match (leak, frac_bits) {
+            (Some(LeakKind::Multiply), f) => Some(LeakMode::Multiply {
+                frac_bits: f.unwrap_or(DEFAULT_FRAC_BITS),
+            }),
+            (_, Some(f)) => {
+                return Err(Error::invalid(format!(
+                    "--frac-bits {f} sets the multiply leak: it needs --leak multiply"
+                )));
+            }
+            (Some(LeakKind::Shift), None) => Some(LeakMode::Shift),
+            (None, None) => None,
+        };
+        Ok(QuantOptions {
+            weight_bits,
+            leak,
+            membrane_bits,
+        })
+    }
+
+    /// The command-line flags that were given, in a fixed order.
+    pub fn flags(&self) -> Vec<&'static str> {
+        let mut f = Vec::new();
+        if self.weight_bits.is_some() {
+            f.push("--weight-bits");
+        }
+        if self.leak.is_some() {
+            f.push("--leak");
+        }
+        if self.membrane_bits.is_some() {
+            f.push("--membrane-bits");
+        }
+        f
+    }
+
+    /// The quantization settings: these options over [`QuantConfig::default`].
+    pub fn config(&self) -> QuantConfig {
+        let d = QuantConfig::default();
+        QuantConfig {
+            weight_bits: self.weight_bits.unwrap_or(d.weight_bits),
+            leak: self.leak.unwrap_or(d.leak),
+            membrane_bits: self.membrane_bits.or(d.membrane_bits),
+            ..d
+        }
+    }
+}
+
 /// What quantization did to one layer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LayerReport {
@@ -349,6 +432,26 @@ pub fn quantize(model: &Model, cfg: &QuantConfig, calibration: &[SpikeTrain]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cli_options_map_and_refuse_frac_bits_without_multiply() {
+        let o = QuantOptions::from_cli(None, None, None, None).unwrap();
+        assert_eq!(o, QuantOptions::default());
+        assert_eq!(o.config(), QuantConfig::default());
+        let o = QuantOptions::from_cli(Some(6), Some(LeakKind::Multiply), None, Some(12)).unwrap();
+        assert_eq!(o.leak, Some(LeakMode::Multiply { frac_bits: 12 }));
+        let c = o.config();
+        assert_eq!((c.weight_bits, c.membrane_bits), (6, Some(12)));
+        let o = QuantOptions::from_cli(None, Some(LeakKind::Multiply), Some(9), None).unwrap();
+        assert_eq!(o.config().leak, LeakMode::Multiply { frac_bits: 9 });
+        assert_eq!(o.flags(), ["--leak"]);
+        let o = QuantOptions::from_cli(None, Some(LeakKind::Shift), None, None).unwrap();
+        assert_eq!(o.leak, Some(LeakMode::Shift));
+        for leak in [None, Some(LeakKind::Shift)] {
+            let e = QuantOptions::from_cli(None, leak, Some(4), None).unwrap_err();
+            assert!(e.to_string().contains("needs --leak multiply"), "{e}");
+        }
+    }
 
     #[test]
     fn shift_leak_nearest_k() {

@@ -10,6 +10,7 @@ use kernels::neuron::Neuron;
 use train::cnn::{Cnn, CnnConfig, CnnLayerSpec, train_cnn};
 use train::convert::{ConvertConfig, cnn_activation_scales, cnn_to_snn};
 use train::eval::{encode, encode_all, float_accuracy, int_accuracy};
+use train::optim::DenseParams;
 use train::quantize::{QuantConfig, quantize};
 
 fn mnist() -> (Dataset, Dataset) {
@@ -134,39 +135,109 @@ fn conv_ann_learns_and_conversion_keeps_its_predictions() {
     );
 }
 
+/// The activations of `cnn` (conv 5x5 pad 2, avgpool 2, conv 3x3 pad 1, avgpool 2, dense with
+/// ReLU, dense logits) for the 1x28x28 image `x`, computed directly from the PyTorch-layout
+/// weights in `f64` (independently of `Cnn::activations`): one vector per layer.
+fn direct_activations(cnn: &Cnn, x: &[f32]) -> Vec<Vec<f64>> {
+    fn conv(x: &[f64], c: usize, hw: usize, p: &DenseParams, k: usize) -> Vec<f64> {
+        let w = p.to_output_major(); // [oc][c][k][k]
+        let (oc, pad) = (p.outputs, (k / 2) as isize);
+        let mut out = vec![0.0; oc * hw * hw];
+        for o in 0..oc {
+            for y in 0..hw {
+                for xx in 0..hw {
+                    let mut s = p.b.get(o).copied().unwrap_or(0.0) as f64;
+                    for ci in 0..c {
+                        for ky in 0..k {
+                            for kx in 0..k {
+                                let iy = y as isize + ky as isize - pad;
+                                let ix = xx as isize + kx as isize - pad;
+                                if iy < 0 || ix < 0 || iy >= hw as isize || ix >= hw as isize {
+                                    continue;
+                                }
+                                let v = x[(ci * hw + iy as usize) * hw + ix as usize];
+                                s += w[((o * c + ci) * k + ky) * k + kx] as f64 * v;
+                            }
+                        }
+                    }
+                    out[(o * hw + y) * hw + xx] = s.max(0.0);
+                }
+            }
+        }
+        out
+    }
+    fn pool(x: &[f64], c: usize, hw: usize) -> Vec<f64> {
+        let h = hw / 2;
+        let mut out = vec![0.0; c * h * h];
+        for ch in 0..c {
+            for y in 0..h {
+                for xx in 0..h {
+                    let at = |dy: usize, dx: usize| x[(ch * hw + 2 * y + dy) * hw + 2 * xx + dx];
+                    out[(ch * h + y) * h + xx] = (at(0, 0) + at(0, 1) + at(1, 0) + at(1, 1)) / 4.0;
+                }
+            }
+        }
+        out
+    }
+    fn dense(x: &[f64], p: &DenseParams, relu: bool) -> Vec<f64> {
+        let w = p.to_output_major(); // [outputs][inputs]
+        (0..p.outputs)
+            .map(|o| {
+                let s: f64 = p.b.get(o).copied().unwrap_or(0.0) as f64
+                    + (0..p.inputs)
+                        .map(|j| w[o * p.inputs + j] as f64 * x[j])
+                        .sum::<f64>();
+                if relu { s.max(0.0) } else { s }
+            })
+            .collect()
+    }
+    let p = &cnn.params;
+    let x: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+    let c1 = conv(&x, 1, 28, &p[0], 5);
+    let p1 = pool(&c1, p[0].outputs, 28);
+    let c2 = conv(&p1, p[0].outputs, 14, &p[2], 3);
+    let p2 = pool(&c2, p[2].outputs, 14);
+    let f1 = dense(&p2, &p[4], true);
+    let f2 = dense(&f1, &p[5], false);
+    vec![c1, p1, c2, p2, f1, f2]
+}
+
 #[test]
 fn conv_normalisation_scales_by_activation_percentiles() {
     let (train, _) = mnist();
     let data = train.take(200);
-    let cnn = train_cnn(
-        &CnnConfig {
-            epochs: 1,
-            ..small_config()
-        },
-        &data,
-        None,
-        |_| {},
-    )
-    .unwrap()
-    .cnn;
+    let mut cfg = CnnConfig {
+        epochs: 1,
+        ..small_config()
+    };
+    // A hidden dense layer, so that fc1 (ReLU) and fc2 (logits) are both covered.
+    cfg.layers.push(CnnLayerSpec::Dense { outputs: 16 });
+    let cnn = train_cnn(&cfg, &data, None, |_| {}).unwrap().cnn;
     let lam = cnn_activation_scales(&cnn, &data, 100.0);
-    assert_eq!(lam.len(), 5);
+    assert_eq!(lam.len(), 6);
     // Pooling layers carry the lambda of the conv they pool.
     assert_eq!(lam[1], lam[0]);
     assert_eq!(lam[3], lam[2]);
-    // lambda at the 100th percentile is the largest activation of the layer, found here by
-    // a direct search over the activations.
-    for (l, &lam_l) in lam.iter().enumerate().filter(|(l, _)| l % 2 == 0) {
-        let max = (0..data.len())
-            .map(|i| {
-                let x: Vec<f32> = data.image(i).iter().map(|&p| p as f32 / 255.0).collect();
-                cnn.activations(&x)[l]
-                    .iter()
-                    .copied()
-                    .fold(0.0f32, f32::max)
-            })
-            .fold(0.0f32, f32::max);
-        assert_eq!(lam_l, max, "layer {l}");
+    // lambda at the 100th percentile is the largest positive activation of the layer (1 when
+    // none is positive), found here by a direct forward pass in f64 (other summation order:
+    // equal to f32 rounding).
+    let direct: Vec<Vec<Vec<f64>>> = (0..data.len())
+        .map(|i| {
+            let x: Vec<f32> = data.image(i).iter().map(|&p| p as f32 / 255.0).collect();
+            direct_activations(&cnn, &x)
+        })
+        .collect();
+    for l in [0, 2, 4, 5] {
+        let max = direct
+            .iter()
+            .flat_map(|a| a[l].iter().copied())
+            .fold(0.0f64, f64::max);
+        let want = if max > 0.0 { max } else { 1.0 };
+        assert!(
+            (lam[l] as f64 - want).abs() <= 1e-4 * want,
+            "layer {l}: {} vs {want}",
+            lam[l]
+        );
     }
     let snn = cnn_to_snn(
         &cnn,
@@ -191,6 +262,7 @@ fn conv_normalisation_scales_by_activation_percentiles() {
     check(0, 0, 1.0 / lam[0]);
     check(2, 2, lam[0] / lam[2]);
     check(5, 4, lam[2] / lam[4]);
+    check(6, 5, lam[4] / lam[5]);
     for l in &snn.layers {
         match l.op {
             LayerOp::Flatten { .. } => assert!(l.neuron.is_none()),

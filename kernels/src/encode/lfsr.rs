@@ -18,6 +18,7 @@
 //!   process-wide cache, so a data set encoded with one model pays the generation once.
 
 use crate::error::{Error, Result};
+use crate::fc::{Path, paths};
 use crate::model::{MAX_LAYER_ELEMENTS, MAX_TIMESTEPS};
 use crate::spikes::SpikeTrain;
 use std::sync::{Arc, Mutex};
@@ -171,6 +172,10 @@ fn check_timesteps(timesteps: usize) -> Result<()> {
 /// Largest threshold table [`lfsr_encode`] caches (bytes: `timesteps x` pixels rounded up to 64).
 pub const LFSR_CACHE_MAX_BYTES: usize = 16 << 20;
 
+/// Largest table [`LfsrTable::new`] builds (bytes: `timesteps x` pixels rounded up to 64):
+/// 256 MiB.
+pub const LFSR_TABLE_MAX_BYTES: usize = 1 << 28;
+
 fn table_bytes(pixels: usize, timesteps: usize) -> usize {
     pixels
         .div_ceil(64)
@@ -217,7 +222,8 @@ pub struct LfsrTable {
 impl LfsrTable {
     /// Computes the thresholds of `timesteps` steps of a `pixels`-pixel image for `seed` and
     /// `lanes` lanes. Errors: `lanes` outside `1..=MAX_LAYER_ELEMENTS`, `timesteps` above
-    /// [`MAX_TIMESTEPS`].
+    /// [`MAX_TIMESTEPS`], a table (`timesteps x` pixels rounded up to 64) above
+    /// [`LFSR_TABLE_MAX_BYTES`] bytes (checked before anything is allocated).
     pub fn new(seed: u32, lanes: u32, pixels: usize, timesteps: usize) -> Result<Self> {
         check_timesteps(timesteps)?;
         if lanes == 0 || lanes as usize > MAX_LAYER_ELEMENTS {
@@ -225,8 +231,17 @@ impl LfsrTable {
                 "LFSR lanes {lanes} is outside 1..={MAX_LAYER_ELEMENTS}"
             )));
         }
-        let stride = pixels.div_ceil(64) * 64;
-        let mut biased = vec![255u8 ^ 0x80; stride * timesteps];
+        let stride = pixels.div_ceil(64).saturating_mul(64);
+        let bytes = stride
+            .checked_mul(timesteps)
+            .filter(|&b| b <= LFSR_TABLE_MAX_BYTES)
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "LFSR table of {timesteps} steps x {pixels} pixels is above the limit of \
+                     {LFSR_TABLE_MAX_BYTES} bytes"
+                ))
+            })?;
+        let mut biased = vec![255u8 ^ 0x80; bytes];
         // Lanes at or past the last pixel never decide a spike (with `L >= N` there is one
         // group): their states are not kept.
         let l = (lanes as usize).min(pixels.max(1));
@@ -319,19 +334,42 @@ impl LfsrTable {
     }
 }
 
+/// The path [`LfsrTable::encode`] compares with: AVX2 when [`paths::allows`] it (so
+/// `KERNELS_MAX_PATH` caps it like the fc kernels), SSE2 (part of x86-64) for the portable
+/// cap, the plain loop for the scalar cap.
+pub(crate) fn compare_path() -> Path {
+    if paths::allows(Path::Avx2) {
+        Path::Avx2
+    } else if paths::allows(Path::Portable) {
+        Path::Portable
+    } else {
+        Path::Scalar
+    }
+}
+
 /// `row[w]` bit `j` = `px[64w + j] > thr[64w + j]` as signed bytes, for whole 64-byte chunks.
 fn compare_row(px: &[u8], thr: &[u8], row: &mut [u64]) {
+    compare_row_with(compare_path(), px, thr, row)
+}
+
+/// [`compare_row`] on `path` (`Avx512` uses the AVX2 kernel; a path the CPU lacks, or any
+/// non-scalar path off x86-64, falls back to the plain loop).
+fn compare_row_with(path: Path, px: &[u8], thr: &[u8], row: &mut [u64]) {
     debug_assert!(px.len() == thr.len() && px.len() == row.len() * 64);
     #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: AVX2 was detected just above.
+    match path {
+        Path::Avx2 | Path::Avx512 if Path::Avx2.is_available() => {
+            // SAFETY: AVX2 was checked just above.
             unsafe { x86::compare_row_avx2(px, thr, row) };
-        } else {
-            x86::compare_row_sse2(px, thr, row);
+            return;
         }
+        Path::Portable => {
+            x86::compare_row_sse2(px, thr, row);
+            return;
+        }
+        _ => {}
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    let _ = path;
     for ((w, p), t) in row
         .iter_mut()
         .zip(px.chunks_exact(64))
@@ -536,6 +574,54 @@ mod tests {
         assert!(LfsrTable::new(1, 0, 10, 3).is_err());
         assert!(LfsrTable::new(1, 1, 10, MAX_TIMESTEPS + 1).is_err());
         assert!(table.is_for(1, 4, 10, 3) && !table.is_for(2, 4, 10, 3));
+    }
+
+    #[test]
+    fn every_compare_path_matches_the_plain_loop() {
+        // Bytes chosen to hit both signs and equality after the 0x80 bias.
+        let px: Vec<u8> = (0..192u32).map(|i| (i * 37 % 256) as u8).collect();
+        let thr: Vec<u8> = (0..192u32).map(|i| (i * 91 % 256) as u8).collect();
+        let mut want = [0u64; 3];
+        for (k, w) in want.iter_mut().enumerate() {
+            for j in 0..64 {
+                let i = 64 * k + j;
+                if (px[i] as i8) > (thr[i] as i8) {
+                    *w |= 1 << j;
+                }
+            }
+        }
+        for path in [Path::Scalar, Path::Portable, Path::Avx2, Path::Avx512] {
+            let mut got = [0u64; 3];
+            compare_row_with(path, &px, &thr, &mut got);
+            assert_eq!(got, want, "{path:?}");
+        }
+    }
+
+    #[test]
+    fn compare_path_honours_the_cap() {
+        // Whatever KERNELS_MAX_PATH says (the test suite may run under a cap), the compare
+        // never uses a path above paths::best().
+        let p = compare_path();
+        assert!(paths::allows(p), "{p:?} above {:?}", paths::best());
+        if paths::best() == Path::Scalar {
+            assert_eq!(p, Path::Scalar);
+        }
+    }
+
+    #[test]
+    fn table_size_is_checked_before_allocating() {
+        // The multiply would overflow: refused with a clear error, no panic, no allocation.
+        let e = LfsrTable::new(1, 1, usize::MAX - 63, 2).unwrap_err();
+        assert!(e.to_string().contains("above the limit"), "{e}");
+        let e = LfsrTable::new(1, 1, usize::MAX, 1).unwrap_err();
+        assert!(e.to_string().contains("above the limit"), "{e}");
+        // Just above the limit: 2^22 pixels (already a multiple of 64) x 65 steps > 2^28.
+        let e = LfsrTable::new(1, 1, 1 << 22, 65).unwrap_err();
+        assert!(
+            e.to_string().contains("above the limit of 268435456 bytes"),
+            "{e}"
+        );
+        assert!(LfsrTable::new(1, 1, 64, 4).is_ok());
     }
 
     #[test]

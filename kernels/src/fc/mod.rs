@@ -16,7 +16,9 @@
 //! property tests compare each one the CPU supports against the scalar reference (the AVX-512
 //! kernels ran only where the CPU has AVX-512F+BW: the development VM had none until its move to
 //! a Zen 4 host on 2026-11-29). The environment variable `KERNELS_MAX_PATH` caps the path
-//! [`paths::best`] picks (to measure the AVX2 path on an AVX-512 CPU).
+//! [`paths::best`] picks (to measure the AVX2 path on an AVX-512 CPU); the other run-time
+//! dispatched kernels of the crate (the LFSR encoder's byte compare, `spikes::count_ones`)
+//! ask [`paths::allows`] and honour the same cap.
 //!
 //! # How the fast paths work
 //! 1. The set bits of the raw `u64` spike words are walked with `trailing_zeros` inside the
@@ -41,8 +43,9 @@
 //! * [`I8PairRows`]: `i8` weights into `i16` accumulators at half the memory traffic, packing two
 //!   weights per 16-bit word and separating them with one shift (additions and shifts only;
 //!   same proof, same results as [`I16Rows`]). In a network the rows come from L2 (every step
-//!   selects other rows), where pairs measured 58 GSOP/s against 48-50 for `i16` rows, so the
-//!   runtime uses them for weights of at most 8 bits (`BENCHMARKS.md`).
+//!   selects other rows), where pairs measured 73-74 GSOP/s against 49-52 for `i16` rows
+//!   (AVX2 / AVX-512, Zen 4, 2026-11-29), so the runtime uses them for weights of at most 8 bits
+//!   (`BENCHMARKS.md`).
 
 pub mod scalar;
 
