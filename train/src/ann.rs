@@ -185,31 +185,94 @@ pub fn train_ann(
             .map(|w| DenseParams::init(w[0], w[1], false, &mut rng))
             .collect(),
     };
-    let mut adam = Adam::new(&ann.layers);
-    let batches = data.len().div_ceil(cfg.batch_size);
-    let total = batches * cfg.epochs;
+    let fit = FitConfig {
+        epochs: cfg.epochs,
+        batch_size: cfg.batch_size,
+        lr: cfg.lr,
+        seed: cfg.seed,
+        max_shift: cfg.max_shift,
+        stream: 1 << 40,
+    };
+    let history = fit_relu(&mut ann, &fit, &mut rng, data, validation, &mut progress);
+    Ok(AnnTrained { ann, history })
+}
+
+/// A ReLU network without biases, trained on shifted images by [`fit_relu`]: the MLP here and
+/// the CNN of `crate::cnn`.
+pub(crate) trait ReluNet: Sync {
+    /// Trainable parameters, one entry per layer.
+    fn params(&self) -> &[DenseParams];
+    /// The same, to update.
+    fn params_mut(&mut self) -> &mut [DenseParams];
+    /// Cross-entropy loss of one input and whether it was classified right; adds the gradients
+    /// into `grads`.
+    fn backprop(&self, x: &[f32], label: usize, grads: &mut [DenseParams]) -> (f32, bool);
+    /// Test accuracy.
+    fn accuracy(&self, data: &Dataset) -> f32;
+}
+
+impl ReluNet for Ann {
+    fn params(&self) -> &[DenseParams] {
+        &self.layers
+    }
+    fn params_mut(&mut self) -> &mut [DenseParams] {
+        &mut self.layers
+    }
+    fn backprop(&self, x: &[f32], label: usize, grads: &mut [DenseParams]) -> (f32, bool) {
+        backprop(self, x, label, grads)
+    }
+    fn accuracy(&self, data: &Dataset) -> f32 {
+        Ann::accuracy(self, data)
+    }
+}
+
+/// The settings [`fit_relu`] needs.
+pub(crate) struct FitConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f32,
+    pub seed: u64,
+    pub max_shift: usize,
+    /// Mixed into every sample's augmentation stream (differs between the ANN and the CNN).
+    pub stream: u64,
+}
+
+/// Adam with a cosine schedule over mini-batches of randomly shifted images, gradients summed
+/// in fixed chunks of 16 samples in order, so the result is the same whatever the thread count.
+pub(crate) fn fit_relu<N: ReluNet>(
+    net: &mut N,
+    fit: &FitConfig,
+    rng: &mut Rng,
+    data: &Dataset,
+    validation: Option<&Dataset>,
+    progress: &mut impl FnMut(&Progress),
+) -> Vec<EpochStats> {
+    let mut adam = Adam::new(net.params());
+    let batches = data.len().div_ceil(fit.batch_size);
+    let total = batches * fit.epochs;
     let mut order: Vec<usize> = (0..data.len()).collect();
     let mut history = Vec::new();
-    for epoch in 0..cfg.epochs {
+    for epoch in 0..fit.epochs {
         let start = Instant::now();
         rng.shuffle(&mut order);
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
-        for (bi, batch) in order.chunks(cfg.batch_size).enumerate() {
+        for (bi, batch) in order.chunks(fit.batch_size).enumerate() {
             let parts: Vec<(Vec<DenseParams>, f64, usize)> = chunks(batch.len(), 16)
                 .into_par_iter()
                 .map(|r| {
                     let mut grads: Vec<DenseParams> =
-                        ann.layers.iter().map(DenseParams::zeros_like).collect();
+                        net.params().iter().map(DenseParams::zeros_like).collect();
                     let mut img = vec![0u8; data.pixels()];
                     let (mut ls, mut ok) = (0.0f64, 0usize);
                     for &i in &batch[r] {
-                        let mut srng = Rng::stream(cfg.seed, epoch as u64 + 1, i as u64 ^ 1 << 40);
-                        let m = cfg.max_shift as isize;
-                        let dy = srng.below(2 * cfg.max_shift + 1) as isize - m;
-                        let dx = srng.below(2 * cfg.max_shift + 1) as isize - m;
+                        let mut srng =
+                            Rng::stream(fit.seed, epoch as u64 + 1, i as u64 ^ fit.stream);
+                        let m = fit.max_shift as isize;
+                        let dy = srng.below(2 * fit.max_shift + 1) as isize - m;
+                        let dx = srng.below(2 * fit.max_shift + 1) as isize - m;
                         shift_image(data.image(i), data.rows, data.cols, dy, dx, &mut img);
                         let (l, good) =
-                            backprop(&ann, &to_input(&img), data.labels[i] as usize, &mut grads);
+                            net.backprop(&to_input(&img), data.labels[i] as usize, &mut grads);
                         ls += l as f64;
                         ok += usize::from(good);
                     }
@@ -232,11 +295,11 @@ pub fn train_ann(
                 .iter_mut()
                 .for_each(|g| g.wt.iter_mut().for_each(|x| *x *= inv));
             seen += batch.len();
-            let lr = cosine_lr(cfg.lr, epoch * batches + bi, total, 0.0);
-            adam.step(&mut ann.layers, &grads, lr, false);
+            let lr = cosine_lr(fit.lr, epoch * batches + bi, total, 0.0);
+            adam.step(net.params_mut(), &grads, lr, false);
             progress(&Progress {
                 epoch,
-                epochs: cfg.epochs,
+                epochs: fit.epochs,
                 batch: bi + 1,
                 batches,
                 loss: (loss_sum / seen as f64) as f32,
@@ -247,11 +310,11 @@ pub fn train_ann(
             epoch,
             loss: (loss_sum / data.len() as f64) as f32,
             train_accuracy: correct as f32 / data.len() as f32,
-            validation_accuracy: validation.map(|v| ann.accuracy(v)),
+            validation_accuracy: validation.map(|v| net.accuracy(v)),
             seconds: start.elapsed().as_secs_f32(),
         });
     }
-    Ok(AnnTrained { ann, history })
+    history
 }
 
 #[cfg(test)]

@@ -18,17 +18,15 @@
 //! runs along a row, which the compiler vectorises); one sample of the default network costs
 //! about 0.8 M multiply-adds forward.
 
-use std::time::Instant;
-
 use rayon::prelude::*;
 
 use kernels::data::Dataset;
 use kernels::model::{LayerOp, Shape};
 use kernels::{Error, Result};
 
-use crate::ann::to_input;
-use crate::data::{check_dataset, shift_image};
-use crate::optim::{Adam, DenseParams, chunks, cosine_lr};
+use crate::ann::{FitConfig, ReluNet, fit_relu, to_input};
+use crate::data::check_dataset;
+use crate::optim::DenseParams;
 use crate::rng::Rng;
 use crate::snn::{EpochStats, Progress};
 
@@ -494,73 +492,31 @@ pub fn train_cnn(
         width: data.cols,
     };
     let mut cnn = Cnn::init(cfg, input, &mut rng)?;
-    let mut adam = Adam::new(&cnn.params);
-    let batches = data.len().div_ceil(cfg.batch_size);
-    let total = batches * cfg.epochs;
-    let mut order: Vec<usize> = (0..data.len()).collect();
-    let mut history = Vec::new();
-    for epoch in 0..cfg.epochs {
-        let start = Instant::now();
-        rng.shuffle(&mut order);
-        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
-        for (bi, batch) in order.chunks(cfg.batch_size).enumerate() {
-            let parts: Vec<(Vec<DenseParams>, f64, usize)> = chunks(batch.len(), 16)
-                .into_par_iter()
-                .map(|r| {
-                    let mut grads: Vec<DenseParams> =
-                        cnn.params.iter().map(DenseParams::zeros_like).collect();
-                    let mut img = vec![0u8; data.pixels()];
-                    let (mut ls, mut ok) = (0.0f64, 0usize);
-                    for &i in &batch[r] {
-                        let mut srng = Rng::stream(cfg.seed, epoch as u64 + 1, i as u64 ^ 1 << 41);
-                        let m = cfg.max_shift as isize;
-                        let dy = srng.below(2 * cfg.max_shift + 1) as isize - m;
-                        let dx = srng.below(2 * cfg.max_shift + 1) as isize - m;
-                        shift_image(data.image(i), data.rows, data.cols, dy, dx, &mut img);
-                        let (l, good) =
-                            backprop(&cnn, &to_input(&img), data.labels[i] as usize, &mut grads);
-                        ls += l as f64;
-                        ok += usize::from(good);
-                    }
-                    (grads, ls, ok)
-                })
-                .collect();
-            let mut it = parts.into_iter();
-            let (mut grads, ls, ok) = it.next().expect("non-empty batch");
-            loss_sum += ls;
-            correct += ok;
-            for (g, ls, ok) in it {
-                for (a, b) in grads.iter_mut().zip(&g) {
-                    a.add(b);
-                }
-                loss_sum += ls;
-                correct += ok;
-            }
-            let inv = 1.0 / batch.len() as f32;
-            grads
-                .iter_mut()
-                .for_each(|g| g.wt.iter_mut().for_each(|x| *x *= inv));
-            seen += batch.len();
-            let lr = cosine_lr(cfg.lr, epoch * batches + bi, total, 0.0);
-            adam.step(&mut cnn.params, &grads, lr, false);
-            progress(&Progress {
-                epoch,
-                epochs: cfg.epochs,
-                batch: bi + 1,
-                batches,
-                loss: (loss_sum / seen as f64) as f32,
-                train_accuracy: correct as f32 / seen as f32,
-            });
-        }
-        history.push(EpochStats {
-            epoch,
-            loss: (loss_sum / data.len() as f64) as f32,
-            train_accuracy: correct as f32 / data.len() as f32,
-            validation_accuracy: validation.map(|v| cnn.accuracy(v)),
-            seconds: start.elapsed().as_secs_f32(),
-        });
-    }
+    let fit = FitConfig {
+        epochs: cfg.epochs,
+        batch_size: cfg.batch_size,
+        lr: cfg.lr,
+        seed: cfg.seed,
+        max_shift: cfg.max_shift,
+        stream: 1 << 41,
+    };
+    let history = fit_relu(&mut cnn, &fit, &mut rng, data, validation, &mut progress);
     Ok(CnnTrained { cnn, history })
+}
+
+impl ReluNet for Cnn {
+    fn params(&self) -> &[DenseParams] {
+        &self.params
+    }
+    fn params_mut(&mut self) -> &mut [DenseParams] {
+        &mut self.params
+    }
+    fn backprop(&self, x: &[f32], label: usize, grads: &mut [DenseParams]) -> (f32, bool) {
+        backprop(self, x, label, grads)
+    }
+    fn accuracy(&self, data: &Dataset) -> f32 {
+        Cnn::accuracy(self, data)
+    }
 }
 
 #[cfg(test)]
