@@ -169,13 +169,7 @@ fn run(mut args: Args) -> codegen::Result<()> {
     if args.samples == 0 || args.samples > 2000 {
         return Err(Error::Input("--samples must be in 1..=2000".into()));
     }
-    let (parallel, parallel_layers) = match &args.parallel {
-        None => (None, None),
-        Some(text) => match parse_parallel(text)? {
-            v if v.len() == 1 && !text.contains(',') => (Some(v[0]), None),
-            v => (None, Some(v)),
-        },
-    };
+    let (parallel, parallel_layers) = codegen::plan::parse_parallel(args.parallel.as_deref())?;
     let opts = Options {
         parallel,
         parallel_layers,
@@ -271,21 +265,6 @@ fn run(mut args: Args) -> codegen::Result<()> {
     }
     println!("generation took {gen_time:.2} s");
     Ok(())
-}
-
-/// `--parallel`: `P` or `P1,P2,...` (positive integers; ranges are the plan's to check).
-fn parse_parallel(text: &str) -> codegen::Result<Vec<usize>> {
-    text.split(',')
-        .map(|v| {
-            v.trim().parse::<usize>().map_err(|_| {
-                Error::Input(format!(
-                    "--parallel {text:?}: {:?} is not a whole number (give P, or one P per \
-                     layer separated by commas)",
-                    v.trim()
-                ))
-            })
-        })
-        .collect()
 }
 
 fn implement(args: &Args, design: &codegen::Design, out: &std::path::Path) -> codegen::Result<()> {

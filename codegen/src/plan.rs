@@ -68,6 +68,32 @@ pub enum WeightStore {
     Load,
 }
 
+/// The `--parallel` flag of `codegen` and `verify`: `P` (one value for every layer, the
+/// [`Options::parallel`] field) or `P1,P2,...` (one per dense layer, [`Options::parallel_layers`]).
+/// Only the syntax is checked here; the ranges are checked by [`Plan::new`].
+pub fn parse_parallel(text: Option<&str>) -> Result<(Option<usize>, Option<Vec<usize>>)> {
+    let Some(text) = text else {
+        return Ok((None, None));
+    };
+    let values = text
+        .split(',')
+        .map(|v| {
+            v.trim().parse::<usize>().map_err(|_| {
+                Error::Input(format!(
+                    "--parallel {text:?}: {:?} is not a whole number (give P, or one P per \
+                     layer separated by commas)",
+                    v.trim()
+                ))
+            })
+        })
+        .collect::<Result<Vec<usize>>>()?;
+    Ok(if text.contains(',') {
+        (None, Some(values))
+    } else {
+        (Some(values[0]), None)
+    })
+}
+
 /// Generation options (the command-line flags of `codegen`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Options {

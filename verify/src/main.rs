@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
+use codegen::plan::Arch;
 use codegen::stimulus::samples_from_images;
-use codegen::{EncoderKind, Options, Plan};
+use codegen::{EncoderKind, Options, Plan, Target};
 use verify::{Error, Simulator, verify};
 
 #[derive(Parser, Debug)]
@@ -38,9 +39,17 @@ struct Args {
     /// MNIST IDX directory.
     #[arg(long, default_value = kernels::data::MNIST_DIR)]
     data: PathBuf,
-    /// Weights per cycle (codegen --parallel).
-    #[arg(long)]
-    parallel: Option<usize>,
+    /// Weights added per cycle (codegen --parallel): one value for every layer, or one per
+    /// dense layer separated by commas.
+    #[arg(long, value_name = "P[,P...]")]
+    parallel: Option<String>,
+    /// Target whose design is simulated (codegen --target; chooses the architecture and
+    /// weight storage as codegen does).
+    #[arg(long, value_enum, default_value = "xc7")]
+    target: Target,
+    /// Neuron-state architecture (codegen --arch; auto: mem for ice40up5k, regs otherwise).
+    #[arg(long, value_enum, default_value = "auto")]
+    arch: Arch,
     /// Neuron units (codegen --neuron-units).
     #[arg(long)]
     neuron_units: Option<usize>,
@@ -86,8 +95,12 @@ fn run(mut args: Args) -> verify::Result<bool> {
     if !(1..=2000).contains(&args.samples) {
         return Err(Error::Input("--samples must be in 1..=2000".into()));
     }
+    let (parallel, parallel_layers) = codegen::plan::parse_parallel(args.parallel.as_deref())?;
     let opts = Options {
-        parallel: args.parallel,
+        parallel,
+        parallel_layers,
+        target: args.target,
+        arch: args.arch,
         neuron_units: args.neuron_units,
         encoder: args.encoder,
         ..Options::default()
