@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::model::{LayerOp, Shape};
 
 pub use crate::data::{MAX_IDX_DIMS, MAX_IDX_VALUES};
+pub use crate::encode::lfsr::LFSR_TABLE_MAX_BYTES;
 pub use crate::events::MAX_EVENT_FILE_BYTES;
 pub use crate::model::{MAX_LAYER_ELEMENTS, MAX_LAYERS, MAX_TIMESTEPS};
 pub use crate::model_io::MAX_MODEL_FILE_BYTES;
