@@ -107,7 +107,7 @@ pub fn to_input(image: &[u8]) -> Vec<f32> {
     image.iter().map(|&p| p as f32 / 255.0).collect()
 }
 
-fn argmax_f32(z: &[f32]) -> usize {
+pub(crate) fn argmax_f32(z: &[f32]) -> usize {
     let mut best = 0;
     for (i, &v) in z.iter().enumerate() {
         if v > z[best] {
@@ -117,21 +117,27 @@ fn argmax_f32(z: &[f32]) -> usize {
     best
 }
 
+/// Softmax cross-entropy of the output `z` against `label`: the loss, whether `z`'s argmax is
+/// `label`, and the gradient with respect to `z` (`softmax(z) - onehot(label)`).
+pub(crate) fn softmax_cross_entropy(z: &[f32], label: usize) -> (f32, bool, Vec<f32>) {
+    let m = z.iter().cloned().fold(f32::MIN, f32::max);
+    let e: Vec<f32> = z.iter().map(|v| (v - m).exp()).collect();
+    let s: f32 = e.iter().sum();
+    let loss = -(e[label] / s).ln();
+    let delta = e
+        .iter()
+        .enumerate()
+        .map(|(k, &ek)| ek / s - f32::from(k == label))
+        .collect();
+    (loss, argmax_f32(z) == label, delta)
+}
+
 /// Adds the gradient of the cross-entropy of sample `x` with `label` into `grads`; returns the
 /// loss and whether the prediction was right.
 fn backprop(ann: &Ann, x: &[f32], label: usize, grads: &mut [DenseParams]) -> (f32, bool) {
     let acts = ann.activations(x);
     let z = acts.last().expect("at least one layer");
-    let m = z.iter().cloned().fold(f32::MIN, f32::max);
-    let e: Vec<f32> = z.iter().map(|v| (v - m).exp()).collect();
-    let s: f32 = e.iter().sum();
-    let loss = -(e[label] / s).ln();
-    let ok = argmax_f32(z) == label;
-    let mut delta: Vec<f32> = e
-        .iter()
-        .enumerate()
-        .map(|(k, &ek)| ek / s - f32::from(k == label))
-        .collect();
+    let (loss, ok, mut delta) = softmax_cross_entropy(z, label);
     for l in (0..ann.layers.len()).rev() {
         let p = &ann.layers[l];
         let input: &[f32] = if l == 0 { x } else { &acts[l - 1] };

@@ -24,7 +24,7 @@ use kernels::data::Dataset;
 use kernels::model::{LayerOp, Shape};
 use kernels::{Error, Result};
 
-use crate::ann::{FitConfig, ReluNet, fit_relu, to_input};
+use crate::ann::{FitConfig, ReluNet, argmax_f32, fit_relu, softmax_cross_entropy, to_input};
 use crate::data::check_dataset;
 use crate::optim::DenseParams;
 use crate::rng::Rng;
@@ -368,32 +368,13 @@ impl Cnn {
     }
 }
 
-fn argmax_f32(z: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &v) in z.iter().enumerate() {
-        if v > z[best] {
-            best = i;
-        }
-    }
-    best
-}
-
 /// Adds the gradient of the cross-entropy of sample `x` with `label` into `grads`; returns the
 /// loss and whether the prediction was right.
 fn backprop(cnn: &Cnn, x: &[f32], label: usize, grads: &mut [DenseParams]) -> (f32, bool) {
     let acts = cnn.activations(x);
     let z = acts.last().expect("at least one layer");
-    let m = z.iter().cloned().fold(f32::MIN, f32::max);
-    let e: Vec<f32> = z.iter().map(|v| (v - m).exp()).collect();
-    let s: f32 = e.iter().sum();
-    let loss = -(e[label] / s).ln();
-    let ok = argmax_f32(z) == label;
     // delta = dLoss / d(pre-activation output) of layer l.
-    let mut delta: Vec<f32> = e
-        .iter()
-        .enumerate()
-        .map(|(k, &ek)| ek / s - f32::from(k == label))
-        .collect();
+    let (loss, ok, mut delta) = softmax_cross_entropy(z, label);
     for l in (0..cnn.ops.len()).rev() {
         let op = &cnn.ops[l];
         let p = &cnn.params[l];
