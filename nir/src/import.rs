@@ -1326,28 +1326,10 @@ impl Builder {
                          if the model came from snnTorch)",
                     ));
                 }
-                let ts = per_neuron(name, node, "tau_syn", n, None)?;
-                let tm = per_neuron(name, node, "tau_mem", n, None)?;
-                let r = per_neuron(name, node, "r", n, Some(1.0))?;
-                let w_in = per_neuron(name, node, "w_in", n, Some(1.0))?;
-                let vl = per_neuron(name, node, "v_leak", n, Some(0.0))?;
+                let a;
+                (a, beta, gain) = cuba_params(name, node, n, dt, "CubaLIF")?;
                 theta = per_neuron(name, node, "v_threshold", n, None)?;
                 v_reset = per_neuron(name, node, "v_reset", n, Some(0.0))?;
-                check_tau(name, "tau_syn", &ts, dt)?;
-                check_tau(name, "tau_mem", &tm, dt)?;
-                if vl.iter().any(|v| *v != 0.0) {
-                    return Err(Error::node(
-                        name,
-                        "CubaLIF with v_leak != 0 is not supported (the constant drive would \
-                         enter the membrane, not the synaptic current)",
-                    ));
-                }
-                let a: Vec<f64> = ts.iter().map(|t| 1.0 - dt / t).collect();
-                beta = tm.iter().map(|t| 1.0 - dt / t).collect();
-                // Both gains are linear in the input, so they fold into the weights.
-                gain = (0..n)
-                    .map(|i| w_in[i] * dt / ts[i] * r[i] * dt / tm[i])
-                    .collect();
                 drive = vec![0.0; n];
                 text = format!(
                     "CubaLIF: alpha = 1 - dt/tau_syn = {}, beta = 1 - dt/tau_mem = {}, input \
@@ -1396,25 +1378,8 @@ impl Builder {
                 );
             }
             "CubaLI" => {
-                let ts = per_neuron(name, node, "tau_syn", n, None)?;
-                let tm = per_neuron(name, node, "tau_mem", n, None)?;
-                let r = per_neuron(name, node, "r", n, Some(1.0))?;
-                let w_in = per_neuron(name, node, "w_in", n, Some(1.0))?;
-                let vl = per_neuron(name, node, "v_leak", n, Some(0.0))?;
-                check_tau(name, "tau_syn", &ts, dt)?;
-                check_tau(name, "tau_mem", &tm, dt)?;
-                if vl.iter().any(|v| *v != 0.0) {
-                    return Err(Error::node(
-                        name,
-                        "CubaLI with v_leak != 0 is not supported (the constant drive would \
-                         enter the membrane, not the synaptic current)",
-                    ));
-                }
-                let a: Vec<f64> = ts.iter().map(|t| 1.0 - dt / t).collect();
-                beta = tm.iter().map(|t| 1.0 - dt / t).collect();
-                gain = (0..n)
-                    .map(|i| w_in[i] * dt / ts[i] * r[i] * dt / tm[i])
-                    .collect();
+                let a;
+                (a, beta, gain) = cuba_params(name, node, n, dt, "CubaLI")?;
                 drive = vec![0.0; n];
                 theta = Vec::new();
                 text = format!(
@@ -1609,6 +1574,42 @@ impl Builder {
         }
         Ok(())
     }
+}
+
+/// Forward-Euler mapping of a current-based node (`CubaLIF`, `CubaLI`): per neuron
+/// `alpha = 1 - dt/tau_syn`, `beta = 1 - dt/tau_mem` and the input gain
+/// `(w_in dt/tau_syn)(r dt/tau_mem)`, which is linear in the input and so folds into the weights.
+/// A non-zero `v_leak` is refused: its constant drive would enter the membrane, not the
+/// synaptic current.
+fn cuba_params(
+    name: &str,
+    node: &Node,
+    n: usize,
+    dt: f64,
+    kind: &str,
+) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+    let ts = per_neuron(name, node, "tau_syn", n, None)?;
+    let tm = per_neuron(name, node, "tau_mem", n, None)?;
+    let r = per_neuron(name, node, "r", n, Some(1.0))?;
+    let w_in = per_neuron(name, node, "w_in", n, Some(1.0))?;
+    let vl = per_neuron(name, node, "v_leak", n, Some(0.0))?;
+    check_tau(name, "tau_syn", &ts, dt)?;
+    check_tau(name, "tau_mem", &tm, dt)?;
+    if vl.iter().any(|v| *v != 0.0) {
+        return Err(Error::node(
+            name,
+            format!(
+                "{kind} with v_leak != 0 is not supported (the constant drive would enter the \
+                 membrane, not the synaptic current)"
+            ),
+        ));
+    }
+    let alpha = ts.iter().map(|t| 1.0 - dt / t).collect();
+    let beta = tm.iter().map(|t| 1.0 - dt / t).collect();
+    let gain = (0..n)
+        .map(|i| w_in[i] * dt / ts[i] * r[i] * dt / tm[i])
+        .collect();
+    Ok((alpha, beta, gain))
 }
 
 fn check_tau(name: &str, what: &str, tau: &[f64], dt: f64) -> Result<()> {
