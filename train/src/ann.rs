@@ -176,11 +176,15 @@ pub fn train_ann(
     mut progress: impl FnMut(&Progress),
 ) -> Result<AnnTrained> {
     check_dataset(data, cfg.classes, "training")?;
-    if cfg.epochs == 0 || cfg.batch_size == 0 || !cfg.lr.is_finite() || cfg.lr <= 0.0 {
-        return Err(Error::invalid(
-            "ANN training needs epochs > 0, batch size > 0 and a learning rate > 0",
-        ));
-    }
+    let fit = FitConfig {
+        epochs: cfg.epochs,
+        batch_size: cfg.batch_size,
+        lr: cfg.lr,
+        seed: cfg.seed,
+        max_shift: cfg.max_shift,
+        stream: 1 << 40,
+    };
+    fit.validate("ANN")?;
     let mut rng = Rng::stream(cfg.seed, 0, 1);
     let mut sizes = vec![data.pixels()];
     sizes.extend(&cfg.hidden);
@@ -190,14 +194,6 @@ pub fn train_ann(
             .windows(2)
             .map(|w| DenseParams::init(w[0], w[1], false, &mut rng))
             .collect(),
-    };
-    let fit = FitConfig {
-        epochs: cfg.epochs,
-        batch_size: cfg.batch_size,
-        lr: cfg.lr,
-        seed: cfg.seed,
-        max_shift: cfg.max_shift,
-        stream: 1 << 40,
     };
     let history = fit_relu(&mut ann, &fit, &mut rng, data, validation, &mut progress);
     Ok(AnnTrained { ann, history })
@@ -241,6 +237,18 @@ pub(crate) struct FitConfig {
     pub max_shift: usize,
     /// Mixed into every sample's augmentation stream (differs between the ANN and the CNN).
     pub stream: u64,
+}
+
+impl FitConfig {
+    /// Refuses settings that cannot train; `what` names the network in the message.
+    pub(crate) fn validate(&self, what: &str) -> Result<()> {
+        if self.epochs == 0 || self.batch_size == 0 || !self.lr.is_finite() || self.lr <= 0.0 {
+            return Err(Error::invalid(format!(
+                "{what} training needs epochs > 0, batch size > 0 and a learning rate > 0"
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Adam with a cosine schedule over mini-batches of randomly shifted images, gradients summed

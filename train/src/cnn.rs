@@ -458,11 +458,15 @@ pub fn train_cnn(
     mut progress: impl FnMut(&Progress),
 ) -> Result<CnnTrained> {
     check_dataset(data, cfg.classes, "training")?;
-    if cfg.epochs == 0 || cfg.batch_size == 0 || !cfg.lr.is_finite() || cfg.lr <= 0.0 {
-        return Err(Error::invalid(
-            "CNN training needs epochs > 0, batch size > 0 and a learning rate > 0",
-        ));
-    }
+    let fit = FitConfig {
+        epochs: cfg.epochs,
+        batch_size: cfg.batch_size,
+        lr: cfg.lr,
+        seed: cfg.seed,
+        max_shift: cfg.max_shift,
+        stream: 1 << 41,
+    };
+    fit.validate("CNN")?;
     if cfg.classes == 0 {
         return Err(Error::invalid("CNN training needs at least one class"));
     }
@@ -473,14 +477,6 @@ pub fn train_cnn(
         width: data.cols,
     };
     let mut cnn = Cnn::init(cfg, input, &mut rng)?;
-    let fit = FitConfig {
-        epochs: cfg.epochs,
-        batch_size: cfg.batch_size,
-        lr: cfg.lr,
-        seed: cfg.seed,
-        max_shift: cfg.max_shift,
-        stream: 1 << 41,
-    };
     let history = fit_relu(&mut cnn, &fit, &mut rng, data, validation, &mut progress);
     Ok(CnnTrained { cnn, history })
 }
